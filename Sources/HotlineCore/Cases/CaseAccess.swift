@@ -1,0 +1,73 @@
+import Logging
+import PostgresNIO
+
+/// How far a reader sees into a case (DOMAIN §2, §10).
+public enum Sight: Sendable, Equatable {
+    /// The center and the supervisors: every case; identity masked, revealed on request.
+    case center
+    /// A handler of the case's current lead unit: identity masked, none on reports and
+    /// confidential cases.
+    case leadUnit
+    /// A handler of an assisting unit, or of a unit the case was assigned to before: no identity.
+    case otherUnit
+}
+
+/// The row of a case that access decisions need.
+struct CaseHandle: Sendable {
+    let id: Int64
+    let number: String
+    let status: CaseStatus
+    let type: CaseType
+    let anonymous: Bool
+    let confidential: Bool
+    let contactConsent: Bool
+
+    /// Report (举报) and confidential cases never show their citizen to any unit.
+    var identityProtected: Bool { type == .report || confidential }
+}
+
+enum CaseAccess {
+    /// The case and how this reader sees it; 404 when it does not exist *or* this reader's
+    /// unit has never been assigned to it (a unit learns nothing of other units' cases).
+    static func open(
+        _ number: String, for staff: Staff, on connection: PostgresConnection, logger: Logger, lock: Bool = false
+    ) async throws -> (CaseHandle, Sight) {
+        guard let handle = try await find(number, on: connection, logger: logger, lock: lock) else {
+            throw HotlineError.notFound("case")
+        }
+        if staff.role.readsAllCases { return (handle, .center) }
+        guard staff.role == .handler, let unit = staff.unit else {
+            throw HotlineError.forbidden("your role does not read cases")
+        }
+        let roles = try await connection.rows("""
+            SELECT role, status FROM assignments WHERE case_id = \(handle.id) AND unit_code = \(unit)
+            """, logger: logger)
+        guard !roles.isEmpty else { throw HotlineError.notFound("case") }
+        for row in roles {
+            let role: String = try row.value("role")
+            let status: String = try row.value("status")
+            if role == "lead", status != "returned", status != "cancelled" { return (handle, .leadUnit) }
+        }
+        return (handle, .otherUnit)
+    }
+
+    static func find(
+        _ number: String, on connection: PostgresConnection, logger: Logger, lock: Bool = false
+    ) async throws -> CaseHandle? {
+        // Case numbers are 14 digits; anything else cannot name a case.
+        guard number.utf8.count == 14, number.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        let query: PostgresQuery = lock
+            ? "SELECT id, number, status, case_type, anonymous, confidential, contact_consent FROM cases WHERE number = \(number) FOR UPDATE"
+            : "SELECT id, number, status, case_type, anonymous, confidential, contact_consent FROM cases WHERE number = \(number)"
+        guard let row = try await connection.row(query, logger: logger) else { return nil }
+        return CaseHandle(
+            id: try row.value("id"),
+            number: try row.value("number"),
+            status: CaseStatus(rawValue: try row.value("status"))!,
+            type: CaseType(rawValue: try row.value("case_type"))!,
+            anonymous: try row.value("anonymous"),
+            confidential: try row.value("confidential"),
+            contactConsent: try row.value("contact_consent")
+        )
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Filters of GET /api/v1/cases.
+public struct CaseFilter: Sendable {
+    public var status: CaseStatus?
+    public var type: CaseType?
+    public var urgency: Urgency?
+    /// A category code; its sub-categories match too.
+    public var category: String?
+    /// Text to find in the number, subject, description or address.
+    public var text: String?
+    public var acceptedFrom: Date?
+    public var acceptedTo: Date?
+    public var limit: Int = 50
+    public var cursor: String?
+
+    public init() {}
+}
+
+/// Reading cases: one case, a list, a timeline, each as the reader may see it.
+public enum CaseQueries {
+    public static func view(
+        _ number: String, for staff: Staff, on connection: PostgresConnection, logger: Logger
+    ) async throws -> CaseView {
+        let (handle, sight) = try await CaseAccess.open(number, for: staff, on: connection, logger: logger)
+        return try await view(handle, sight: sight, on: connection, logger: logger)
+    }
+
+    static func view(_ handle: CaseHandle, sight: Sight, on connection: PostgresConnection, logger: Logger) async throws -> CaseView {
+        let row = try await connection.row("""
+            SELECT number, status, closure, channel, case_type, urgency, category, subject, description,
+                   address, region, latitude, longitude, anonymous, confidential, contact_consent,
+                   accepted_at, closed_at, direct_answer, direct_answer_articles, transfer_service
+            FROM cases WHERE id = \(handle.id)
+            """, logger: logger)!
+        var location = Location(
+            address: try row.value("address"), region: try row.value("region"),
+            latitude: try row.value("latitude"), longitude: try row.value("longitude")
+        )
+        if location.isEmpty { location = Location() }
+        let closedAt: Date? = try row.value("closed_at")
+        let directAnswer: String? = try row.value("direct_answer")
+        let transfer: String? = try row.value("transfer_service")
+        let assignments = try await connection.rows("""
+            SELECT unit_code, role, status, dispatched_at FROM assignments WHERE case_id = \(handle.id) ORDER BY id
+            """, logger: logger).map { a in
+            AssignmentView(unit: try a.value("unit_code"), role: try a.value("role"), status: try a.value("status"),
+                           dispatchedAt: try a.value("dispatched_at"))
+        }
+        return CaseView(
+            number: try row.value("number"),
+            status: CaseStatus(rawValue: try row.value("status"))!,
+            closure: (try row.value("closure", as: String?.self)).flatMap(Closure.init(rawValue:)),
+            channel: Channel(rawValue: try row.value("channel"))!,
+            type: CaseType(rawValue: try row.value("case_type"))!,
+            urgency: Urgency(rawValue: try row.value("urgency"))!,
+            category: try row.value("category"),
+            subject: try row.value("subject"),
+            description: try row.value("description"),
+            location: location.isEmpty ? nil : location,
+            citizen: try await citizen(handle, sight: sight, on: connection, logger: logger),
+            directAnswer: directAnswer.map { DirectAnswer(text: $0, articleIds: (try? row.value("direct_answer_articles")) ?? []) },
+            transfer: transfer.flatMap(EmergencyService.init(rawValue:)).map { TransferView(service: $0, at: closedAt!) },
+            acceptedAt: try row.value("accepted_at"),
+            closedAt: closedAt,
+            assignments: assignments
+        )
+    }
+
+    /// The citizen, masked; nothing at all where the reader may not see identity. The contact
+    /// table is read only when something of it may be shown.
+    static func citizen(_ handle: CaseHandle, sight: Sight, on connection: PostgresConnection, logger: Logger) async throws -> CitizenView? {
+        switch sight {
+        case .otherUnit: return nil
+        case .leadUnit where handle.identityProtected: return nil
+        case .center, .leadUnit: break
+        }
+        var view = CitizenView(name: nil, phone: nil, anonymous: handle.anonymous,
+                               confidential: handle.confidential, contactConsent: handle.contactConsent)
+        if !handle.anonymous, let contact = try await connection.row(
+            "SELECT name, phone FROM case_contacts WHERE case_id = \(handle.id)", logger: logger
+        ) {
+            view.name = (try contact.value("name", as: String?.self)).map(Contact.maskName)
+            view.phone = (try contact.value("phone", as: String?.self)).map(Contact.maskPhone)
+        }
+        return view
+    }
+
+    public static func list(
+        _ filter: CaseFilter, for staff: Staff, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Page<CaseSummary> {
+        let unit: String?
+        if staff.role.readsAllCases {
+            unit = nil
+        } else if staff.role == .handler, let own = staff.unit {
+            unit = own
+        } else {
+            throw HotlineError.forbidden("your role does not read cases")
+        }
+        guard (1...500).contains(filter.limit) else {
+            throw HotlineError.validation(field: "limit", "must be between 1 and 500")
+        }
+        let after = try filter.cursor.map(Cursor.decode)
+        let pattern = filter.text.map { "%" + Self.escapeLike($0) + "%" }
+        let rows = try await connection.rows("""
+            SELECT c.id, c.number, c.status, c.closure, c.channel, c.case_type, c.urgency, c.category, c.subject,
+                   c.region, c.accepted_at, c.closed_at
+            FROM cases c
+            WHERE (\(filter.status?.rawValue)::text IS NULL OR c.status = \(filter.status?.rawValue))
+              AND (\(filter.type?.rawValue)::text IS NULL OR c.case_type = \(filter.type?.rawValue))
+              AND (\(filter.urgency?.rawValue)::text IS NULL OR c.urgency = \(filter.urgency?.rawValue))
+              AND (\(filter.category)::text IS NULL OR c.category IN (
+                    WITH RECURSIVE tree (code) AS (
+                        SELECT \(filter.category)::text
+                        UNION SELECT k.code FROM categories k JOIN tree ON k.parent = tree.code)
+                    SELECT code FROM tree))
+              AND (\(pattern)::text IS NULL OR c.number = \(filter.text) OR c.subject ILIKE \(pattern)
+                   OR c.description ILIKE \(pattern) OR c.address ILIKE \(pattern))
+              AND (\(filter.acceptedFrom)::timestamptz IS NULL OR c.accepted_at >= \(filter.acceptedFrom))
+              AND (\(filter.acceptedTo)::timestamptz IS NULL OR c.accepted_at <= \(filter.acceptedTo))
+              AND (\(unit)::text IS NULL OR EXISTS (
+                    SELECT 1 FROM assignments a WHERE a.case_id = c.id AND a.unit_code = \(unit)))
+              AND (\(after)::bigint IS NULL OR c.id < \(after))
+            ORDER BY c.id DESC
+            LIMIT \(filter.limit + 1)
+            """, logger: logger)
+        var items: [CaseSummary] = []
+        var lastId: Int64?
+        for row in rows.prefix(filter.limit) {
+            lastId = try row.value("id")
+            items.append(CaseSummary(
+                number: try row.value("number"),
+                status: CaseStatus(rawValue: try row.value("status"))!,
+                closure: (try row.value("closure", as: String?.self)).flatMap(Closure.init(rawValue:)),
+                channel: Channel(rawValue: try row.value("channel"))!,
+                type: CaseType(rawValue: try row.value("case_type"))!,
+                urgency: Urgency(rawValue: try row.value("urgency"))!,
+                category: try row.value("category"),
+                subject: try row.value("subject"),
+                region: try row.value("region"),
+                acceptedAt: try row.value("accepted_at"),
+                closedAt: try row.value("closed_at")
+            ))
+        }
+        let more = rows.count > filter.limit
+        return Page(items: items, nextCursor: more ? lastId.map(Cursor.encode) : nil)
+    }
+
+    public static func timeline(
+        _ number: String, for staff: Staff, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [TimelineEvent] {
+        let (handle, _) = try await CaseAccess.open(number, for: staff, on: connection, logger: logger)
+        return try await Timeline.events(caseId: handle.id, on: connection, logger: logger)
+    }
+
+    static func escapeLike(_ text: String) -> String {
+        var out = ""
+        for ch in text {
+            if ch == "\\" || ch == "%" || ch == "_" { out.append("\\") }
+            out.append(ch)
+        }
+        return out
+    }
+}
+
+/// Opaque list cursors: the position after which the next page starts.
+public enum Cursor {
+    public static func encode(_ id: Int64) -> String {
+        Data("c\(id)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func decode(_ cursor: String) throws -> Int64 {
+        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard cursor.count <= 40, let data = Data(base64Encoded: base64),
+              let text = String(data: data, encoding: .utf8), text.hasPrefix("c"),
+              let id = Int64(text.dropFirst()), id > 0
+        else { throw HotlineError.validation(field: "cursor", "is not a cursor this service gave out") }
+        return id
+    }
+}

@@ -1,0 +1,93 @@
+import Logging
+import PostgresNIO
+
+/// The service's way into PostgreSQL: a pool, and transactions that rethrow the caller's own
+/// errors (PostgresNIO's `withTransaction` wraps them, which would hide a `HotlineError`).
+public struct Database: Sendable {
+    public let client: PostgresClient
+
+    public init(client: PostgresClient) {
+        self.client = client
+    }
+
+    /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
+    public func transaction<Result: Sendable>(
+        logger: Logger,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await client.withConnection { connection in
+                try await connection.query("BEGIN", logger: logger)
+                let result: Result
+                do {
+                    result = try await body(connection)
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
+                try await connection.query("COMMIT", logger: logger)
+                return result
+            }
+        } catch {
+            throw DatabaseFailure.translate(error)
+        }
+    }
+
+    /// Runs `body` on a connection outside any explicit transaction (reads).
+    public func read<Result: Sendable>(
+        logger: Logger,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await client.withConnection { connection in
+                try await body(connection)
+            }
+        } catch {
+            throw DatabaseFailure.translate(error)
+        }
+    }
+}
+
+/// How database errors reach callers: constraint violations the application did not foresee
+/// become conflicts, a database that cannot be reached becomes "unavailable" (503), anything
+/// else stays as it is and ends as a logged 500.
+public enum DatabaseFailure {
+    public static func sqlState(of error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    public static func constraint(of error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.constraintName]
+    }
+
+    static func translate(_ error: any Error) -> any Error {
+        if error is HotlineError { return error }
+        guard let psql = error as? PSQLError else { return error }
+        switch psql.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed,
+             .uncleanShutdown, .sslUnsupported:
+            return HotlineError(.unavailable, code: "database_unavailable",
+                                "the database is not reachable right now; retry with the same Idempotency-Key")
+        default:
+            break
+        }
+        switch psql.serverInfo?[.sqlState] {
+        case "23505":
+            return HotlineError(.conflict, code: "conflict", "this conflicts with an existing record")
+        case "23503":
+            return HotlineError(.unprocessable, code: "unknown_reference", "a code in the request names nothing known")
+        case "23502", "23514":
+            return HotlineError(.badRequest, code: "validation_failed", "a value breaks a rule of the record")
+        case let state? where state.hasPrefix("22"):
+            // Data exceptions (too long, out of range, bad encoding) come from input.
+            return HotlineError(.badRequest, code: "validation_failed", "a value is out of range or malformed")
+        case "40001", "40P01":
+            return HotlineError(.conflict, code: "conflict", "a concurrent change got in the way; retry")
+        case "57P01", "57P02", "57P03", "08000", "08003", "08006":
+            return HotlineError(.unavailable, code: "database_unavailable",
+                                "the database is not reachable right now; retry with the same Idempotency-Key")
+        default:
+            return error
+        }
+    }
+}

@@ -1,0 +1,36 @@
+/// The closed vocabularies of a case (API.md, "Vocabulary").
+
+public enum Channel: String, Vocabulary {
+    case phone, web, app, wechat, sms, email, letter, open311
+}
+
+public enum CaseType: String, Vocabulary {
+    case consultation, help, complaint, report, suggestion
+}
+
+public enum Urgency: String, Vocabulary {
+    case normal, urgent
+}
+
+public enum CaseStatus: String, Vocabulary {
+    case accepted, dispatched
+    case inProgress = "in_progress"
+    case returnRequested = "return_requested"
+    case replied, closed, merged
+}
+
+public enum Closure: String, Vocabulary {
+    case visited
+    case directAnswer = "direct_answer"
+    case emergencyTransfer = "emergency_transfer"
+    case withdrawn, unreachable
+    case noVisitNeeded = "no_visit_needed"
+}
+
+/// The emergency services a call is handed to (110 police, 119 fire, 120 ambulance, 122 traffic).
+public enum EmergencyService: String, Vocabulary {
+    case police = "110"
+    case fire = "119"
+    case ambulance = "120"
+    case traffic = "122"
+}

@@ -1,0 +1,139 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Accepting a citizen's request (DOMAIN §4, §5 "accept").
+public enum Intake {
+    public struct Accepted: Sendable {
+        public let id: Int64
+        public let number: String
+    }
+
+    /// Validates and stores a new case with its first timeline event. A consultation answered
+    /// on the spot closes at once as `direct_answer`.
+    public static func accept(
+        _ input: NewCase, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Accepted {
+        try staff.require(.operator, .dispatcher)
+        let valid = try validate(input)
+        try await checkReferences(valid, on: connection, logger: logger)
+
+        let day = LocalDate(now)
+        let sequence = try await connection.row("""
+            INSERT INTO case_number_days (day, last_seq) VALUES (\(day.description)::date, 1)
+            ON CONFLICT (day) DO UPDATE SET last_seq = case_number_days.last_seq + 1
+            RETURNING last_seq
+            """, logger: logger)!.value("last_seq", as: Int32.self)
+        let c = day.civil
+        let number = String(format: "%04d%02d%02d%06d", c.year, c.month, c.day, sequence)
+
+        let answered = valid.directAnswer != nil
+        let row = try await connection.row("""
+            INSERT INTO cases (number, channel, case_type, urgency, category, subject, description,
+                               address, region, latitude, longitude, anonymous, confidential, contact_consent,
+                               status, closure, accepted_at, accepted_by, closed_at, direct_answer, direct_answer_articles)
+            VALUES (\(number), \(valid.channel.rawValue), \(valid.type.rawValue), \(valid.urgency.rawValue),
+                    \(valid.category), \(valid.subject), \(valid.description),
+                    \(valid.location?.address), \(valid.location?.region), \(valid.location?.latitude), \(valid.location?.longitude),
+                    \(valid.citizen.anonymous), \(valid.citizen.confidential), \(valid.citizen.contactConsent),
+                    \(answered ? CaseStatus.closed.rawValue : CaseStatus.accepted.rawValue),
+                    \(answered ? Closure.directAnswer.rawValue : nil), \(now), \(staff.id), \(answered ? now : nil),
+                    \(valid.directAnswer?.text), \(valid.directAnswer?.articleIds ?? []))
+            RETURNING id
+            """, logger: logger)!
+        let id: Int64 = try row.value("id")
+        if !valid.citizen.anonymous {
+            try await connection.execute("""
+                INSERT INTO case_contacts (case_id, name, phone) VALUES (\(id), \(valid.citizen.name), \(valid.citizen.phone))
+                """, logger: logger)
+        }
+        try await Timeline.record(caseId: id, kind: .accepted, by: staff, at: now, details: [
+            "channel": .string(valid.channel.rawValue), "type": .string(valid.type.rawValue),
+            "urgency": .string(valid.urgency.rawValue), "category": .string(valid.category),
+        ], on: connection, logger: logger)
+        if let answer = valid.directAnswer {
+            try await Timeline.record(caseId: id, kind: .answeredDirectly, by: staff, at: now, details: [
+                "article_ids": .array(answer.articleIds.map { JSONValue($0) }),
+            ], on: connection, logger: logger)
+        }
+        logger.info("case accepted", metadata: ["case": "\(number)", "type": "\(valid.type.rawValue)"])
+        return Accepted(id: id, number: number)
+    }
+
+    /// Field rules of DOMAIN §4; returns the input trimmed and normalised.
+    static func validate(_ input: NewCase) throws -> NewCase {
+        var checker = FieldChecker()
+        var valid = input
+        valid.category = checker.text(input.category, field: "category", max: 64) ?? ""
+        valid.subject = checker.text(input.subject, field: "subject", max: 200) ?? ""
+        valid.description = checker.text(input.description, field: "description", max: 4000, multiline: true) ?? ""
+
+        if let location = input.location {
+            var place = Location()
+            place.address = checker.text(location.address, field: "location.address", max: 500, required: false, multiline: false)
+            place.region = checker.text(location.region, field: "location.region", max: 64, required: false)
+            switch (location.latitude, location.longitude) {
+            case (nil, nil): break
+            case let (lat?, lon?):
+                if !(lat.isFinite && (-90...90).contains(lat)) { checker.fail("location.latitude", "must be between -90 and 90") }
+                if !(lon.isFinite && (-180...180).contains(lon)) { checker.fail("location.longitude", "must be between -180 and 180") }
+                place.latitude = lat
+                place.longitude = lon
+            default:
+                checker.fail("location", "give latitude and longitude together, or neither")
+            }
+            valid.location = place.isEmpty ? nil : place
+        }
+
+        let citizen = input.citizen
+        if citizen.anonymous {
+            if citizen.name != nil || citizen.phone != nil {
+                checker.fail("citizen", "an anonymous citizen gives no name or phone")
+            }
+            if citizen.contactConsent {
+                checker.fail("citizen.contact_consent", "an anonymous citizen cannot be contacted")
+            }
+        } else {
+            valid.citizen.name = checker.text(citizen.name, field: "citizen.name", max: 50, required: false)
+            if let phone = citizen.phone {
+                if let normalised = Contact.normalisePhone(phone) {
+                    valid.citizen.phone = normalised
+                } else {
+                    checker.fail("citizen.phone", "must be a phone number: 5–20 digits, an optional leading +")
+                }
+            } else {
+                checker.fail("citizen.phone", "is required unless the citizen is anonymous (the center calls back)")
+            }
+        }
+
+        if let answer = input.directAnswer {
+            if input.type != .consultation {
+                checker.fail("direct_answer", "only a consultation is answered directly")
+            }
+            let text = checker.text(answer.text, field: "direct_answer.text", max: 4000, multiline: true)
+            if answer.articleIds.count > 20 { checker.fail("direct_answer.article_ids", "at most 20 articles") }
+            if answer.articleIds.contains(where: { $0 <= 0 }) { checker.fail("direct_answer.article_ids", "ids are positive") }
+            if Set(answer.articleIds).count != answer.articleIds.count { checker.fail("direct_answer.article_ids", "names an article twice") }
+            valid.directAnswer = DirectAnswer(text: text ?? "", articleIds: answer.articleIds)
+        }
+        try checker.check()
+        return valid
+    }
+
+    /// The category must be active and the region a district, functional zone or town.
+    static func checkReferences(_ input: NewCase, on connection: PostgresConnection, logger: Logger) async throws {
+        guard let category = try await connection.row(
+            "SELECT active FROM categories WHERE code = \(input.category)", logger: logger
+        ), try category.value("active", as: Bool.self) else {
+            throw HotlineError(.unprocessable, code: "unknown_category", "category names no active category")
+        }
+        if let region = input.location?.region {
+            guard let unit = try await connection.row(
+                "SELECT unit_group FROM units WHERE code = \(region)", logger: logger
+            ), UnitGroup(rawValue: try unit.value("unit_group"))?.isArea == true else {
+                throw HotlineError(.unprocessable, code: "unknown_region",
+                                   "location.region names no district, functional zone or town")
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import HotlineCore
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Everything the service needs to run, from flags and environment (see README, "Configuration").
+public struct HotlineConfiguration: Sendable {
+    public var hostname: String
+    public var port: Int
+    public var database: PostgresClient.Configuration
+    public var migrations: Migrator
+    public var clock: any HotlineClock
+
+    public init(
+        hostname: String = "127.0.0.1", port: Int = 8080, database: PostgresClient.Configuration,
+        migrations: Migrator, clock: any HotlineClock = SystemClock(), maxDatabaseConnections: Int = 20
+    ) {
+        self.hostname = hostname
+        self.port = port
+        self.database = database
+        self.database.options.maximumConnections = maxDatabaseConnections
+        self.migrations = migrations
+        self.clock = clock
+    }
+}
+
+/// What the routes share.
+struct AppServices: Sendable {
+    let database: Database
+    let clock: any HotlineClock
+    let migrator: Migrator
+    let openAPIDocument: [UInt8]
+    var mutation: Mutation { Mutation(database: database, clock: clock) }
+}
+
+/// The one application of the binary and of the tests.
+public func buildApplication(
+    _ configuration: HotlineConfiguration, logger: Logger
+) async throws -> some ApplicationProtocol {
+    let client = PostgresClient(configuration: configuration.database, backgroundLogger: logger)
+    let services = AppServices(
+        database: Database(client: client),
+        clock: configuration.clock,
+        migrator: configuration.migrations,
+        openAPIDocument: try OpenAPIDocument.bytes()
+    )
+    let router = buildRouter(services)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.hostname, port: configuration.port), serverName: "hotline"),
+        services: [client],
+        logger: logger
+    )
+    // Refuse to serve on a schema that is behind: the code would meet tables it does not know.
+    app.beforeServerStarts {
+        let pending = try await configuration.migrations.pending(client: client, logger: logger)
+        if let first = pending.first {
+            throw Migrator.Failure(description:
+                "the database schema is behind: migration \(first.name) is missing (\(pending.count) pending); run `hotline migrate`")
+        }
+    }
+    return app
+}
+
+func buildRouter(_ services: AppServices) -> Router<HotlineRequestContext> {
+    let router = Router(context: HotlineRequestContext.self)
+    router.add(middleware: RequestLogger())
+    router.add(middleware: ProblemMiddleware())
+    ServiceRoutes(services: services).register(on: router)
+    let api = router.group("api/v1").add(middleware: Authenticator(database: services.database))
+    OrganisationRoutes(services: services).register(on: api)
+    CalendarRoutes(services: services).register(on: api)
+    CaseRoutes(services: services).register(on: api)
+    return router
+}
+
+/// The OpenAPI document, kept in the repository beside the code it describes.
+public enum OpenAPIDocument {
+    public static func bytes() throws -> [UInt8] {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml") else {
+            throw Migrator.Failure(description: "openapi.yaml is missing from the bundle")
+        }
+        return Array(try Data(contentsOf: url))
+    }
+}
+
+/// The routes the router knows, for proving the OpenAPI document true to them.
+public func registeredRoutes(_ configuration: HotlineConfiguration) throws -> [(method: String, path: String)] {
+    let client = PostgresClient(configuration: configuration.database)
+    let services = AppServices(database: Database(client: client), clock: configuration.clock,
+                               migrator: configuration.migrations, openAPIDocument: [])
+    return buildRouter(services).routes.map { (method: $0.method.rawValue, path: $0.path.description) }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import HotlineCore
+import Hummingbird
+
+/// Intake and reading of cases (API.md, "Cases").
+struct CaseRoutes {
+    let services: AppServices
+
+    func register(on api: RouterGroup<HotlineRequestContext>) {
+        let database = services.database
+        let mutation = services.mutation
+
+        api.post("cases") { request, context in
+            try await mutation.run(request, context: context, status: .created) { work in
+                let input = try work.body.decode(NewCase.self)
+                let accepted = try await Intake.accept(input, by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+                return try await CaseQueries.view(accepted.number, for: work.staff, on: work.connection, logger: work.logger)
+            }
+        }
+        api.get("cases") { request, context in
+            let staff = try context.signedIn()
+            let filter = try Self.filter(request)
+            let page = try await database.read(logger: context.logger) {
+                try await CaseQueries.list(filter, for: staff, on: $0, logger: context.logger)
+            }
+            return try JSONCoding.response(page)
+        }
+        api.get("cases/:number") { _, context in
+            let staff = try context.signedIn()
+            let number = try context.parameters.require("number")
+            return try JSONCoding.response(try await database.read(logger: context.logger) {
+                try await CaseQueries.view(number, for: staff, on: $0, logger: context.logger)
+            })
+        }
+        api.get("cases/:number/timeline") { _, context in
+            let staff = try context.signedIn()
+            let number = try context.parameters.require("number")
+            let events = try await database.read(logger: context.logger) {
+                try await CaseQueries.timeline(number, for: staff, on: $0, logger: context.logger)
+            }
+            return try JSONCoding.response(Page(items: events, nextCursor: nil))
+        }
+        api.post("cases/:number/contact-reveal") { request, context in
+            let number = try context.parameters.require("number")
+            return try await mutation.run(request, context: context) { work in
+                try await ContactReveal.reveal(number, by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+            }
+        }
+        api.post("cases/:number/transfer") { request, context in
+            let number = try context.parameters.require("number")
+            return try await mutation.run(request, context: context) { work in
+                try await EmergencyTransfer.transfer(number, try work.body.decode(EmergencyTransfer.Request.self),
+                                                     by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+                return try await CaseQueries.view(number, for: work.staff, on: work.connection, logger: work.logger)
+            }
+        }
+        api.post("cases/:number/withdraw") { request, context in
+            let number = try context.parameters.require("number")
+            return try await mutation.run(request, context: context) { work in
+                try await Withdrawal.withdraw(number, try work.body.decode(Withdrawal.Request.self),
+                                              by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+                return try await CaseQueries.view(number, for: work.staff, on: work.connection, logger: work.logger)
+            }
+        }
+    }
+
+    static func filter(_ request: Request) throws -> CaseFilter {
+        var filter = CaseFilter()
+        filter.status = try request.query("status").map { try CaseStatus.parse($0, field: "status") }
+        filter.type = try request.query("type").map { try CaseType.parse($0, field: "type") }
+        filter.urgency = try request.query("urgency").map { try Urgency.parse($0, field: "urgency") }
+        var checker = FieldChecker()
+        filter.category = checker.text(request.query("category"), field: "category", max: 64, required: false)
+        filter.text = checker.text(request.query("q"), field: "q", max: 100, required: false)
+        try checker.check()
+        filter.acceptedFrom = try request.query("accepted_from").map { try instant($0, field: "accepted_from", endOfDay: false) }
+        filter.acceptedTo = try request.query("accepted_to").map { try instant($0, field: "accepted_to", endOfDay: true) }
+        filter.limit = try request.query("limit", in: 1...500) ?? 50
+        filter.cursor = request.query("cursor")
+        return filter
+    }
+
+    /// A day (Shanghai; the whole day) or an RFC 3339 time.
+    static func instant(_ text: String, field: String, endOfDay: Bool) throws -> Date {
+        if let day = LocalDate(iso: text) {
+            return endOfDay ? day.endOfDayInstant.addingTimeInterval(0.999) : day.startInstant
+        }
+        guard let time = Timestamp.parse(text) else {
+            throw HotlineError.validation(field: field, "must be a date YYYY-MM-DD or an RFC 3339 time")
+        }
+        return time
+    }
+}

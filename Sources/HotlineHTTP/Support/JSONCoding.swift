@@ -1,0 +1,78 @@
+import Foundation
+import HotlineCore
+import Hummingbird
+
+/// JSON as the API writes and reads it: snake_case keys (declared on each type), times in
+/// RFC 3339 with +08:00.
+enum JSONCoding {
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Timestamp.format(date))
+        }
+        return encoder
+    }
+
+    static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            guard let date = Timestamp.parse(try container.decode(String.self)) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be an RFC 3339 time")
+            }
+            return date
+        }
+        return decoder
+    }
+
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try encoder.encode(value)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+}
+
+/// A request body read in full, decoded on demand.
+struct RequestBody: Sendable {
+    let bytes: [UInt8]
+
+    func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+        guard !bytes.isEmpty else {
+            throw HotlineError(.badRequest, code: "malformed_json", "a JSON body is required")
+        }
+        return try JSONCoding.decoder.decode(T.self, from: Data(bytes))
+    }
+
+    /// Reads the body (at most the context's upload limit) after checking its media type.
+    static func read(_ request: Request, context: HotlineRequestContext) async throws -> RequestBody {
+        if let type = request.headers[.contentType] {
+            let media = type.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            guard media == "application/json" || media.hasSuffix("+json") else {
+                throw HotlineError(.badRequest, code: "unsupported_media_type", "send the body as application/json")
+            }
+        }
+        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        return RequestBody(bytes: Array(buffer.readableBytesView))
+    }
+}
+
+extension Request {
+    /// A query parameter, percent-decoded; nil when absent.
+    func query(_ name: String) -> String? {
+        uri.queryParameters.get(name)
+    }
+
+    /// A query parameter that must be a whole number in a range.
+    func query(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let raw = query(name) else { return nil }
+        guard let value = Int(raw), range.contains(value) else {
+            throw HotlineError.validation(field: name, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+}

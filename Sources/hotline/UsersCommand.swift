@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import HotlineCore
+
+struct UsersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "users", abstract: "Create users and issue tokens.",
+        subcommands: [Create.self, Token.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user and print a fresh token (shown once).")
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The user's name") var name: String
+        @Option(help: "operator, dispatcher, handler, manager, supervisor or admin") var role: String
+        @Option(help: "The unit code a handler acts for") var unit: String?
+
+        func run() async throws {
+            let logger = makeLogger("hotline.users")
+            let role = try Role.parse(role, field: "role")
+            let input = NewUser(name: name, role: role, unit: unit)
+            let issued = try await database.withDatabase(logger: logger) { client in
+                try await Database(client: client).transaction(logger: logger) { connection in
+                    let user = try await Users.create(input, on: connection, logger: logger)
+                    return try await Users.issueToken(forUser: user.id, on: connection, logger: logger)
+                }
+            }
+            print("user \(issued.userId) (\(role.rawValue)) token: \(issued.token)")
+        }
+    }
+
+    struct Token: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Issue another token for a user (shown once).")
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The user's id") var user: Int64
+
+        func run() async throws {
+            let logger = makeLogger("hotline.users")
+            let issued = try await database.withDatabase(logger: logger) { client in
+                try await Database(client: client).transaction(logger: logger) { connection in
+                    try await Users.issueToken(forUser: user, on: connection, logger: logger)
+                }
+            }
+            print("user \(issued.userId) token: \(issued.token)")
+        }
+    }
+}
+
+struct CalendarCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calendar", abstract: "The official working-day calendar.", subcommands: [Load.self]
+    )
+
+    struct Load: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load a year's holidays and make-up working days from a JSON file (see deploy/calendar/)."
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "A file like deploy/calendar/2026.json") var file: String
+
+        func run() async throws {
+            let logger = makeLogger("hotline.calendar")
+            let document = try JSONDecoder().decode(CalendarYear.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+            guard let year = document.year else { throw ValidationError("the file names no year") }
+            let loaded = try await database.withDatabase(logger: logger) { client in
+                try await Database(client: client).transaction(logger: logger) { connection in
+                    try await CalendarStore.put(year, document, on: connection, logger: logger, now: Date())
+                }
+            }
+            print("loaded \(year): \(loaded.offDays.count) off days, \(loaded.makeUpWorkingDays.count) make-up working days")
+        }
+    }
+}
+
+struct Seed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load demonstration data.", subcommands: [Demo.self]
+    )
+
+    struct Demo: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A Tai'an-like organisation and one user per role; prints the new users' tokens."
+        )
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let logger = makeLogger("hotline.seed")
+            let tokens = try await database.withDatabase(logger: logger) { client in
+                try await Database(client: client).transaction(logger: logger) { connection in
+                    try await DemoOrganisation.install(on: connection, logger: logger)
+                    return try await DemoOrganisation.installUsers(on: connection, logger: logger)
+                }
+            }
+            if tokens.isEmpty {
+                print("the demo organisation and its users were there already")
+            }
+            for (role, token) in tokens {
+                print("\(role.rawValue) token: \(token)")
+            }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import HotlineCore
+import Testing
+
+@Suite("Intake") struct IntakeTests {
+    @Test func anOperatorFilesAComplaintAndReadsItBack() async throws {
+        try await withHotline { hotline in
+            // act
+            let created = try await hotline.request(.post, "/api/v1/cases", as: "operator", body: CaseBodies.complaint())
+            // verify
+            #expect(created.status == .created, "\(created.text)")
+            let body = try created.object()
+            let number = try #require(body["number"] as? String)
+            #expect(number == "20260302000001")
+            #expect(body["status"] as? String == "accepted")
+            #expect(body["accepted_at"] as? String == "2026-03-02T09:00:00+08:00")
+            let read = try await hotline.request(.get, "/api/v1/cases/\(number)", as: "operator")
+            #expect(read.status == .ok)
+            let citizen = try #require(try read.object()["citizen"] as? [String: Any])
+            #expect(citizen["name"] as? String == "张**")
+            #expect(citizen["phone"] as? String == "138****5678")
+            #expect(try read.object()["subject"] as? String == "小区电梯停运一周无人维修")
+        }
+    }
+
+    @Test func numbersFollowTheShanghaiDayAndItsSequence() async throws {
+        // 2026-03-02T23:30+08:00 is still the 2nd in Shanghai; 00:10 the next day starts at 1 again.
+        try await withHotline(start: Timestamp.parse("2026-03-02T15:30:00Z")!) { hotline in
+            var numbers: [String] = []
+            for _ in 0..<3 {
+                numbers.append(try await hotline.request(.post, "/api/v1/cases", as: "operator", body: CaseBodies.complaint())
+                    .object()["number"] as! String)
+            }
+            hotline.clock.advance(by: 40 * 60)
+            numbers.append(try await hotline.request(.post, "/api/v1/cases", as: "operator", body: CaseBodies.complaint())
+                .object()["number"] as! String)
+            #expect(numbers == ["20260302000001", "20260302000002", "20260302000003", "20260303000001"])
+        }
+    }
+
+    @Test func aConsultationAnsweredDirectlyClosesAtOnce() async throws {
+        try await withHotline { hotline in
+            let body = json(CaseBodies.make(
+                type: "consultation", category: "social-security.pension", subject: "灵活就业人员如何缴纳养老保险",
+                directAnswer: ["text": "可通过爱山东APP办理灵活就业人员参保登记。", "article_ids": [12, 40]]
+            ))
+            let created = try await hotline.request(.post, "/api/v1/cases", as: "operator", body: body)
+            #expect(created.status == .created, "\(created.text)")
+            let object = try created.object()
+            #expect(object["status"] as? String == "closed")
+            #expect(object["closure"] as? String == "direct_answer")
+            #expect(object["closed_at"] as? String == "2026-03-02T09:00:00+08:00")
+            let answer = try #require(object["direct_answer"] as? [String: Any])
+            #expect(answer["article_ids"] as? [Int] == [12, 40])
+            let number = try #require(object["number"] as? String)
+            let timeline = try await hotline.request(.get, "/api/v1/cases/\(number)/timeline", as: "operator").items()
+            #expect(timeline.map { $0["kind"] as? String } == ["accepted", "answered_directly"])
+        }
+    }
+
+    @Test func onlyAConsultationIsAnsweredDirectly() async throws {
+        try await withHotline { hotline in
+            let body = json(CaseBodies.make(type: "complaint", directAnswer: ["text": "已答复"]))
+            let response = try await hotline.request(.post, "/api/v1/cases", as: "operator", body: body)
+            #expect(response.status == .badRequest)
+            #expect(response.problemCode == "validation_failed")
+            let count = try await hotline.sql { try await $0.query("SELECT count(*) FROM cases", logger: TestDatabase.logger).collect().first!.decode(Int.self) }
+            #expect(count == 0)
+        }
+    }
+
+    @Test func theSameIdempotencyKeyMakesOneCaseAndGivesTheFirstAnswer() async throws {
+        try await withHotline { hotline in
+            let body = CaseBodies.complaint()
+            let first = try await hotline.request(.post, "/api/v1/cases", as: "operator", body: body, headers: [.init("Idempotency-Key")!: "call-7781"])
+            let again = try await hotline.request(.post, "/api/v1/cases", as: "operator", body: body, headers: [.init("Idempotency-Key")!: "call-7781"])
+            #expect(first.status == .created)
+            #expect(again.status == .created)
+            #expect(first.text == again.text)
+            #expect(again.headers[.init("Idempotency-Replayed")!] == "true")
+            let other = try await hotline.request(.post, "/api/v1/cases", as: "operator",
+                                                  body: json(CaseBodies.make(subject: "另一件事")),
+                                                  headers: [.init("Idempotency-Key")!: "call-7781"])
+            #expect(other.status == .unprocessableContent)
+            #expect(other.problemCode == "idempotency_key_reused")
+            let count = try await hotline.sql { try await $0.query("SELECT count(*) FROM cases", logger: TestDatabase.logger).collect().first!.decode(Int.self) }
+            #expect(count == 1)
+        }
+    }
+
+    @Test func concurrentRetriesWithOneKeyMakeOneCase() async throws {
+        try await withHotline { hotline in
+            let body = CaseBodies.complaint()
+            let answers = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        let r = try await hotline.request(.post, "/api/v1/cases", as: "operator", body: body,
+                                                          headers: [.init("Idempotency-Key")!: "same"])
+                        return "\(r.status.code) \(r.text)"
+                    }
+                }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(answers.count == 1)
+            #expect(answers.first?.hasPrefix("201") == true)
+            let count = try await hotline.sql { try await $0.query("SELECT count(*) FROM cases", logger: TestDatabase.logger).collect().first!.decode(Int.self) }
+            #expect(count == 1)
+        }
+    }
+
+    @Test func anEmergencyIsTransferredOnceAndOnlyFromAccepted() async throws {
+        try await withHotline { hotline in
+            let number = try await hotline.request(.post, "/api/v1/cases", as: "operator",
+                                                   body: json(CaseBodies.make(type: "help", urgency: "urgent")))
+                .object()["number"] as! String
+            let transferred = try await hotline.request(.post, "/api/v1/cases/\(number)/transfer", as: "operator",
+                                                        body: #"{"service": "120", "note": "老人晕倒，已转120"}"#)
+            #expect(transferred.status == .ok, "\(transferred.text)")
+            let object = try transferred.object()
+            #expect(object["closure"] as? String == "emergency_transfer")
+            #expect((object["transfer"] as? [String: Any])?["service"] as? String == "120")
+            let again = try await hotline.request(.post, "/api/v1/cases/\(number)/transfer", as: "operator",
+                                                  body: #"{"service": "110"}"#)
+            #expect(again.status == .conflict)
+            #expect(again.problemCode == "invalid_transition")
+            #expect(try again.object()["detail"] as? String == "cannot transfer a case that is closed")
+            let unknown = try await hotline.request(.post, "/api/v1/cases/\(number)/transfer", as: "operator",
+                                                    body: #"{"service": "999"}"#)
+            #expect(unknown.status == .badRequest)
+        }
+    }
+
+    @Test func aWithdrawnCaseClosesWithItsReason() async throws {
+        try await withHotline { hotline in
+            let number = try await hotline.request(.post, "/api/v1/cases", as: "operator", body: CaseBodies.complaint())
+                .object()["number"] as! String
+            let missingReason = try await hotline.request(.post, "/api/v1/cases/\(number)/withdraw", as: "operator", body: "{}")
+            #expect(missingReason.status == .badRequest)
+            let withdrawn = try await hotline.request(.post, "/api/v1/cases/\(number)/withdraw", as: "operator",
+                                                      body: #"{"reason": "市民来电表示问题已自行解决"}"#)
+            #expect(withdrawn.status == .ok)
+            #expect(try withdrawn.object()["closure"] as? String == "withdrawn")
+            let timeline = try await hotline.request(.get, "/api/v1/cases/\(number)/timeline", as: "dispatcher").items()
+            #expect(timeline.map { $0["kind"] as? String } == ["accepted", "withdrawn"])
+            #expect((timeline[1]["details"] as? [String: Any])?["reason"] as? String == "市民来电表示问题已自行解决")
+            let twice = try await hotline.request(.post, "/api/v1/cases/\(number)/withdraw", as: "operator",
+                                                  body: #"{"reason": "again"}"#)
+            #expect(twice.status == .conflict)
+        }
+    }
+}

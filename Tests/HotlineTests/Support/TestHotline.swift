@@ -1,0 +1,117 @@
+import Foundation
+import HotlineCore
+import HotlineHTTP
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// A running service on a fresh database with the demo organisation and signed-in staff.
+struct TestHotline: Sendable {
+    let client: any TestClientProtocol
+    let clock: SettableClock
+    let database: Database
+    /// Tokens by who: "operator", "dispatcher", "manager", "supervisor", "admin",
+    /// and "handler:UNIT" for a handler of that unit.
+    let tokens: [String: String]
+
+    /// Units that have a handler in every test.
+    static let handlerUnits = ["housing", "water", "environment", "taishan", "taishan.caiyuan", "power"]
+
+    /// Monday 2 March 2026, 09:00 in Shanghai: an ordinary working day.
+    static let start = Timestamp.parse("2026-03-02T09:00:00+08:00")!
+
+    @discardableResult
+    func request(
+        _ method: HTTPRequest.Method, _ path: String, as who: String? = nil, body: String? = nil,
+        headers: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = headers
+        if let who {
+            guard let token = tokens[who] else { fatalError("no token for \(who)") }
+            headers[.authorization] = "Bearer \(token)"
+        }
+        if body != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        return try await client.execute(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+    }
+
+    /// Runs SQL straight on the test's database (for set-up and for checking what is stored).
+    func sql<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await database.read(logger: TestDatabase.logger, body)
+    }
+}
+
+/// Sets up a fresh database, the demo organisation and a user per role, and runs `body`
+/// against the application through its router.
+func withHotline(
+    start: Date = TestHotline.start,
+    _ body: @Sendable (TestHotline) async throws -> Void
+) async throws {
+    let name = try await TestDatabase.fresh()
+    let configuration = try TestDatabase.configuration(database: name)
+    let logger = TestDatabase.logger
+    try await TestDatabase.withClient(configuration) { fixtureClient in
+        let database = Database(client: fixtureClient)
+        let tokens = try await database.transaction(logger: logger) { connection in
+            try await DemoOrganisation.install(on: connection, logger: logger)
+            var tokens: [String: String] = [:]
+            let people: [(String, NewUser)] = [
+                ("operator", NewUser(name: "话务员甲", role: .operator, unit: nil)),
+                ("dispatcher", NewUser(name: "派单员甲", role: .dispatcher, unit: nil)),
+                ("manager", NewUser(name: "中心主任", role: .manager, unit: nil)),
+                ("supervisor", NewUser(name: "监察员", role: .supervisor, unit: nil)),
+                ("admin", NewUser(name: "管理员", role: .admin, unit: nil)),
+            ] + TestHotline.handlerUnits.map { ("handler:\($0)", NewUser(name: "承办人", role: .handler, unit: $0)) }
+            for (who, input) in people {
+                let user = try await Users.create(input, on: connection, logger: logger)
+                tokens[who] = try await Users.issueToken(forUser: user.id, on: connection, logger: logger).token
+            }
+            return tokens
+        }
+        let clock = SettableClock(start)
+        let app = try await buildApplication(
+            HotlineConfiguration(database: configuration, migrations: TestDatabase.migrator, clock: clock,
+                                 maxDatabaseConnections: 8),
+            logger: logger
+        )
+        try await app.test(.router) { client in
+            try await body(TestHotline(client: client, clock: clock, database: database, tokens: tokens))
+        }
+    }
+    try await TestDatabase.drop(name)
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+
+    /// The body as a JSON object (fails the test with the body shown if it is not one).
+    func object() throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else {
+            throw TestFailure("expected a JSON object, got: \(text)")
+        }
+        return object
+    }
+
+    func items() throws -> [[String: Any]] {
+        guard let items = try object()["items"] as? [[String: Any]] else {
+            throw TestFailure("expected a list with items, got: \(text)")
+        }
+        return items
+    }
+
+    /// The `code` of a problem document.
+    var problemCode: String? {
+        (try? object())?["code"] as? String
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// JSON text from a dictionary, for request bodies built in code.
+func json(_ value: [String: Any]) -> String {
+    String(decoding: try! JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]), as: UTF8.self)
+}
