@@ -39,7 +39,7 @@ struct AppServices: Sendable {
 public func buildApplication(
     _ configuration: HotlineConfiguration, logger: Logger
 ) async throws -> some ApplicationProtocol {
-    let client = PostgresClient(configuration: configuration.database, backgroundLogger: logger)
+    let client = PostgresClient(configuration: configuration.database, backgroundLogger: Database.capped(logger))
     let services = AppServices(
         database: Database(client: client),
         clock: configuration.clock,

@@ -37,7 +37,7 @@ struct DatabaseOptions: ParsableArguments {
     func withDatabase<T: Sendable>(
         logger: Logger, _ body: @Sendable (PostgresClient) async throws -> T
     ) async throws -> T {
-        let client = PostgresClient(configuration: try postgres(), backgroundLogger: logger)
+        let client = PostgresClient(configuration: try postgres(), backgroundLogger: Database.capped(logger))
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }

@@ -149,3 +149,47 @@ import Testing
         }
     }
 }
+
+@Suite("Case lists") struct CaseListTests {
+    @Test func listsFilterAndPageWithACursor() async throws {
+        try await withHotline { hotline in
+            // setup: five cases over two days
+            let water = json(CaseBodies.make(type: "help", category: "utilities.water", subject: "红门路停水两天"))
+            let noise = json(CaseBodies.make(type: "complaint", category: "environment.noise", subject: "夜间施工噪音扰民"))
+            var numbers: [String] = []
+            for body in [water, noise, noise] { numbers.append(try await hotline.fileCase(body)) }
+            hotline.clock.advance(by: 86_400)
+            for body in [water, noise] { numbers.append(try await hotline.fileCase(body)) }
+
+            // act and verify: pages of two, newest first, cursors to the end
+            var seen: [String] = []
+            var path = "/api/v1/cases?limit=2"
+            var pages = 0
+            while true {
+                let page = try await hotline.request(.get, path, as: "dispatcher").object()
+                seen += (page["items"] as! [[String: Any]]).map { $0["number"] as! String }
+                pages += 1
+                guard let cursor = page["next_cursor"] as? String else { break }
+                path = "/api/v1/cases?limit=2&cursor=\(cursor)"
+            }
+            #expect(pages == 3)
+            #expect(seen == numbers.reversed())
+
+            let helps = try await hotline.request(.get, "/api/v1/cases?type=help", as: "operator").items()
+            #expect(helps.map { $0["number"] as? String } == [numbers[3], numbers[0]])
+            let utilities = try await hotline.request(.get, "/api/v1/cases?category=utilities", as: "operator").items()
+            #expect(utilities.count == 2)
+            let text = try await hotline.request(.get, "/api/v1/cases?q=%E5%99%AA%E9%9F%B3", as: "operator").items()  // 噪音
+            #expect(text.count == 3)
+            let firstDay = try await hotline.request(.get, "/api/v1/cases?accepted_from=2026-03-02&accepted_to=2026-03-02", as: "operator").items()
+            #expect(firstDay.count == 3)
+            let secondDay = try await hotline.request(.get, "/api/v1/cases?accepted_from=2026-03-03T00:00:00%2B08:00", as: "operator").items()
+            #expect(secondDay.count == 2)
+            let byNumber = try await hotline.request(.get, "/api/v1/cases?q=\(numbers[1])", as: "operator").items()
+            #expect(byNumber.map { $0["number"] as? String } == [numbers[1]])
+            // A list never carries the citizen.
+            let all = try await hotline.request(.get, "/api/v1/cases", as: "operator")
+            #expect(!all.text.contains("5678") && !all.text.contains("张"))
+        }
+    }
+}

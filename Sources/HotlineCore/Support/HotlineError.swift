@@ -8,6 +8,7 @@ public struct HotlineError: Error, Sendable, Equatable {
         case forbidden         // 403: a role or unit that may not
         case notFound          // 404: unknown, or not visible to this caller
         case conflict          // 409: the state (or a concurrent change) forbids it
+        case unsupportedMediaType  // 415: a body that is not JSON
         case unprocessable     // 422: well-formed, but against a rule
         case unavailable       // 503: the database cannot be reached right now
     }

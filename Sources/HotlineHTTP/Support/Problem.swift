@@ -1,6 +1,7 @@
 import Foundation
 import HotlineCore
 import Hummingbird
+import NIOCore
 
 /// An `application/problem+json` document (RFC 9457) with the stable `code` of API.md.
 struct Problem: Encodable {
@@ -44,6 +45,7 @@ extension HotlineError.Kind {
         case .forbidden: .forbidden
         case .notFound: .notFound
         case .conflict: .conflict
+        case .unsupportedMediaType: .unsupportedMediaType
         case .unprocessable: .unprocessableContent
         case .unavailable: .serviceUnavailable
         }
@@ -87,6 +89,8 @@ struct ProblemMiddleware: RouterMiddleware {
             return decodingProblem(error)
         case let error as HTTPError:
             return httpProblem(error)
+        case is NIOTooManyBytesError:
+            return httpProblem(HTTPError(.contentTooLarge))
         default:
             context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
             return Problem(status: .internalServerError, code: "internal_error",

@@ -27,13 +27,46 @@ struct TestHotline: Sendable {
         _ method: HTTPRequest.Method, _ path: String, as who: String? = nil, body: String? = nil,
         headers: HTTPFields = [:]
     ) async throws -> TestResponse {
+        try await request(method, path, as: who, bytes: body.map { Array($0.utf8) }, headers: headers)
+    }
+
+    @discardableResult
+    func request(
+        _ method: HTTPRequest.Method, _ path: String, as who: String?, bytes: [UInt8]?, headers: HTTPFields = [:]
+    ) async throws -> TestResponse {
         var headers = headers
         if let who {
             guard let token = tokens[who] else { fatalError("no token for \(who)") }
             headers[.authorization] = "Bearer \(token)"
         }
-        if body != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
-        return try await client.execute(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+        if bytes != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        return try await client.execute(uri: path, method: method, headers: headers, body: bytes.map { ByteBuffer(bytes: $0) })
+    }
+
+    /// Files a case as the operator and returns its number.
+    func fileCase(_ body: String = CaseBodies.complaint()) async throws -> String {
+        let response = try await request(.post, "/api/v1/cases", as: "operator", body: body)
+        guard response.status == .created, let number = try response.object()["number"] as? String else {
+            throw TestFailure("could not file a case: \(response.status) \(response.text)")
+        }
+        return number
+    }
+
+    /// Puts a unit on a case directly in the database (dispatch arrives with the handling issue).
+    func assign(_ number: String, unit: String, role: String, status: String = "dispatched") async throws {
+        try await sql { connection in
+            try await connection.query("""
+                INSERT INTO assignments (case_id, unit_code, role, status, dispatched_at)
+                SELECT id, \(unit), \(role), \(status), accepted_at FROM cases WHERE number = \(number)
+                """, logger: TestDatabase.logger)
+        }
+    }
+
+    func count(_ table: String) async throws -> Int {
+        try await sql { connection in
+            try await connection.query("SELECT count(*) FROM \(unescaped: table)", logger: TestDatabase.logger)
+                .collect().first!.decode(Int.self)
+        }
     }
 
     /// Runs SQL straight on the test's database (for set-up and for checking what is stored).
@@ -46,11 +79,11 @@ struct TestHotline: Sendable {
 /// against the application through its router.
 func withHotline(
     start: Date = TestHotline.start,
+    logger: Logger = TestDatabase.logger,
     _ body: @Sendable (TestHotline) async throws -> Void
 ) async throws {
     let name = try await TestDatabase.fresh()
     let configuration = try TestDatabase.configuration(database: name)
-    let logger = TestDatabase.logger
     try await TestDatabase.withClient(configuration) { fixtureClient in
         let database = Database(client: fixtureClient)
         let tokens = try await database.transaction(logger: logger) { connection in
