@@ -37,7 +37,10 @@ struct DatabaseOptions: ParsableArguments {
     func withDatabase<T: Sendable>(
         logger: Logger, _ body: @Sendable (PostgresClient) async throws -> T
     ) async throws -> T {
-        let client = PostgresClient(configuration: try postgres(), backgroundLogger: Database.capped(logger))
+        // A one-shot command races its own pool start-up; PostgresNIO's warning about it is noise here.
+        var background = logger
+        background.logLevel = .error
+        let client = PostgresClient(configuration: try postgres(), backgroundLogger: background)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
