@@ -73,6 +73,7 @@ func buildRouter(_ services: AppServices) -> Router<HotlineRequestContext> {
     OrganisationRoutes(services: services).register(on: api)
     CalendarRoutes(services: services).register(on: api)
     CaseRoutes(services: services).register(on: api)
+    HandlingRoutes(services: services).register(on: api)
     return router
 }
 

@@ -94,7 +94,7 @@ public enum CalendarStore {
 
     /// Loads (or reloads) a year's notice, replacing what that year said before.
     public static func put(
-        _ year: Int, _ document: CalendarYear, on connection: PostgresConnection, logger: Logger, now: Date
+        _ year: Int, _ document: CalendarYear, by staff: Staff?, on connection: PostgresConnection, logger: Logger, now: Date
     ) async throws -> CalendarYear {
         let days = try validate(year, document)
         try await connection.execute("""
@@ -113,6 +113,10 @@ public enum CalendarStore {
             INSERT INTO calendar_days (day, year, working, name)
             SELECT d::date, \(year), w, n FROM unnest(\(dates), \(days.map(\.working)), \(days.map(\.name))) AS u (d, w, n)
             """, logger: logger)
+        // Every deadline not met yet is computed again on the calendar as it now is.
+        let calendar = try await load(on: connection, logger: logger)
+        let moved = try await DeadlineLedger.recompute(calendar: calendar, by: staff, at: now, on: connection, logger: logger)
+        logger.info("calendar year loaded", metadata: ["year": "\(year)", "deadlines_moved": "\(moved)"])
         return try await self.year(year, on: connection, logger: logger)
     }
 

@@ -18,9 +18,19 @@ struct CaseHandle: Sendable {
     let number: String
     let status: CaseStatus
     let type: CaseType
+    let urgency: Urgency
+    let category: String
+    let region: String?
     let anonymous: Bool
     let confidential: Bool
     let contactConsent: Bool
+    let dispatchRound: Int
+    let approvedReturns: Int
+    let reopenCount: Int
+    let mergedInto: Int64?
+    let replyId: Int64?
+    let exempt: Bool
+    let statusBeforeReturn: CaseStatus?
 
     /// Report (举报) and confidential cases never show their citizen to any unit.
     var identityProtected: Bool { type == .report || confidential }
@@ -57,17 +67,44 @@ enum CaseAccess {
         // Case numbers are 14 digits; anything else cannot name a case.
         guard number.utf8.count == 14, number.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
         let query: PostgresQuery = lock
-            ? "SELECT id, number, status, case_type, anonymous, confidential, contact_consent FROM cases WHERE number = \(number) FOR UPDATE"
-            : "SELECT id, number, status, case_type, anonymous, confidential, contact_consent FROM cases WHERE number = \(number)"
+            ? "SELECT \(unescaped: columns) FROM cases WHERE number = \(number) FOR UPDATE"
+            : "SELECT \(unescaped: columns) FROM cases WHERE number = \(number)"
         guard let row = try await connection.row(query, logger: logger) else { return nil }
-        return CaseHandle(
+        return try handle(row)
+    }
+
+    static func find(id: Int64, on connection: PostgresConnection, logger: Logger, lock: Bool = false) async throws -> CaseHandle {
+        let query: PostgresQuery = lock
+            ? "SELECT \(unescaped: columns) FROM cases WHERE id = \(id) FOR UPDATE"
+            : "SELECT \(unescaped: columns) FROM cases WHERE id = \(id)"
+        return try handle(try await connection.row(query, logger: logger)!)
+    }
+
+    private static let columns = """
+        id, number, status, case_type, urgency, category, region, anonymous, confidential, contact_consent,
+        dispatch_round, approved_returns, reopen_count, merged_into, reply_id, exempt_reason IS NOT NULL AS exempt,
+        status_before_return
+        """
+
+    private static func handle(_ row: PostgresRandomAccessRow) throws -> CaseHandle {
+        CaseHandle(
             id: try row.value("id"),
             number: try row.value("number"),
             status: CaseStatus(rawValue: try row.value("status"))!,
             type: CaseType(rawValue: try row.value("case_type"))!,
+            urgency: Urgency(rawValue: try row.value("urgency"))!,
+            category: try row.value("category"),
+            region: try row.value("region"),
             anonymous: try row.value("anonymous"),
             confidential: try row.value("confidential"),
-            contactConsent: try row.value("contact_consent")
+            contactConsent: try row.value("contact_consent"),
+            dispatchRound: Int(try row.value("dispatch_round", as: Int32.self)),
+            approvedReturns: Int(try row.value("approved_returns", as: Int32.self)),
+            reopenCount: Int(try row.value("reopen_count", as: Int32.self)),
+            mergedInto: try row.value("merged_into"),
+            replyId: try row.value("reply_id"),
+            exempt: try row.value("exempt"),
+            statusBeforeReturn: (try row.value("status_before_return", as: String?.self)).flatMap(CaseStatus.init(rawValue:))
         )
     }
 }

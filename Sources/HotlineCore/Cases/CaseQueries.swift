@@ -22,33 +22,99 @@ public struct CaseFilter: Sendable {
 /// Reading cases: one case, a list, a timeline, each as the reader may see it.
 public enum CaseQueries {
     public static func view(
-        _ number: String, for staff: Staff, on connection: PostgresConnection, logger: Logger
+        _ number: String, for staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> CaseView {
         let (handle, sight) = try await CaseAccess.open(number, for: staff, on: connection, logger: logger)
-        return try await view(handle, sight: sight, on: connection, logger: logger)
+        return try await view(handle, sight: sight, viewer: staff, at: now, on: connection, logger: logger)
     }
 
-    static func view(_ handle: CaseHandle, sight: Sight, on connection: PostgresConnection, logger: Logger) async throws -> CaseView {
+    static func view(
+        _ handle: CaseHandle, sight: Sight, viewer: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> CaseView {
         let row = try await connection.row("""
-            SELECT number, status, closure, channel, case_type, urgency, category, subject, description,
-                   address, region, latitude, longitude, anonymous, confidential, contact_consent,
-                   accepted_at, closed_at, direct_answer, direct_answer_articles, transfer_service
-            FROM cases WHERE id = \(handle.id)
+            SELECT c.number, c.status, c.closure, c.channel, c.case_type, c.urgency, c.category, c.subject, c.description,
+                   c.address, c.region, c.latitude, c.longitude, c.accepted_at, c.closed_at, c.direct_answer,
+                   c.direct_answer_articles, c.transfer_service, c.reopen_count, c.approved_returns, c.exempt_reason,
+                   m.number AS master
+            FROM cases c LEFT JOIN cases m ON m.id = c.merged_into
+            WHERE c.id = \(handle.id)
             """, logger: logger)!
-        var location = Location(
+        let location = Location(
             address: try row.value("address"), region: try row.value("region"),
             latitude: try row.value("latitude"), longitude: try row.value("longitude")
         )
-        if location.isEmpty { location = Location() }
         let closedAt: Date? = try row.value("closed_at")
         let directAnswer: String? = try row.value("direct_answer")
         let transfer: String? = try row.value("transfer_service")
-        let assignments = try await connection.rows("""
-            SELECT unit_code, role, status, dispatched_at FROM assignments WHERE case_id = \(handle.id) ORDER BY id
-            """, logger: logger).map { a in
-            AssignmentView(unit: try a.value("unit_code"), role: try a.value("role"), status: try a.value("status"),
-                           dispatchedAt: try a.value("dispatched_at"))
+        let deadlines = try await connection.rows("""
+            SELECT assignment_id, step, due_at, warn_at, provisional, met_at, closed_at FROM deadlines
+            WHERE case_id = \(handle.id) ORDER BY id
+            """, logger: logger)
+        var byAssignment: [Int64?: [(view: DeadlineView, pending: Bool)]] = [:]
+        for d in deadlines {
+            let met: Date? = try d.value("met_at")
+            let closed: Date? = try d.value("closed_at")
+            let due: Date = try d.value("due_at")
+            let pending = met == nil && closed == nil
+            let view = DeadlineView(
+                step: DeadlineStep(rawValue: try d.value("step"))!, dueAt: due, provisional: try d.value("provisional"),
+                metAt: met, card: DeadlineLedger.card(warnAt: try d.value("warn_at"), dueAt: due, pending: pending, now: now)
+            )
+            byAssignment[try d.value("assignment_id", as: Int64?.self), default: []].append((view, pending))
         }
+        let assignments = try await connection.rows("""
+            SELECT id, unit_code, role, status, round, designated, dispatched_at, signed_at, return_until
+            FROM assignments WHERE case_id = \(handle.id) ORDER BY id
+            """, logger: logger).map { a -> AssignmentView in
+            let own = byAssignment[try a.value("id", as: Int64.self)] ?? []
+            return AssignmentView(
+                unit: try a.value("unit_code"), role: try a.value("role"), status: try a.value("status"),
+                round: Int(try a.value("round", as: Int32.self)), designated: try a.value("designated"),
+                dispatchedAt: try a.value("dispatched_at"), signedAt: try a.value("signed_at"),
+                returnUntil: try a.value("return_until"), deadlines: own.map(\.view),
+                card: own.map(\.view.card).max() ?? .none
+            )
+        }
+        let reply = try await replyView(handle, on: connection, logger: logger)
+        let visits = try await connection.rows("""
+            SELECT id, visited_at, reached, satisfaction, resolved, note FROM visits WHERE case_id = \(handle.id) ORDER BY id
+            """, logger: logger).map { v in
+            VisitView(id: try v.value("id"), visitedAt: try v.value("visited_at"), reached: try v.value("reached"),
+                      satisfaction: (try v.value("satisfaction", as: String?.self)).flatMap(Satisfaction.init(rawValue:)),
+                      resolved: try v.value("resolved"), note: try v.value("note"))
+        }
+        // An opinion is for the lead unit (and the center); another assisting unit sees only its own.
+        let ownUnitOnly: String? = sight == .otherUnit ? viewer.unit : nil
+        let opinions = try await connection.rows("""
+            SELECT id, unit_code, text, given_at FROM opinions
+            WHERE case_id = \(handle.id) AND (\(ownUnitOnly)::text IS NULL OR unit_code = \(ownUnitOnly))
+            ORDER BY id
+            """, logger: logger).map { o in
+            OpinionView(id: try o.value("id"), unit: try o.value("unit_code"), text: try o.value("text"), givenAt: try o.value("given_at"))
+        }
+        let returns = try await connection.rows("""
+            SELECT id, unit_code, status, reason, suggested_unit, requested_at, reviewed_at, review_reason
+            FROM return_requests WHERE case_id = \(handle.id) ORDER BY id
+            """, logger: logger).map { r in
+            RequestView(id: try r.value("id"), unit: try r.value("unit_code"), status: try r.value("status"),
+                        reason: try r.value("reason"), workingDays: nil, approvedDays: nil,
+                        suggestedUnit: try r.value("suggested_unit"), requestedAt: try r.value("requested_at"),
+                        reviewedAt: try r.value("reviewed_at"), reviewReason: try r.value("review_reason"))
+        }
+        let extensions = try await connection.rows("""
+            SELECT id, unit_code, status, reason, working_days, approved_days, requested_at, reviewed_at, review_reason
+            FROM extension_requests WHERE case_id = \(handle.id) ORDER BY id
+            """, logger: logger).map { r in
+            RequestView(id: try r.value("id"), unit: try r.value("unit_code"), status: try r.value("status"),
+                        reason: try r.value("reason"), workingDays: Int(try r.value("working_days", as: Int32.self)),
+                        approvedDays: (try r.value("approved_days", as: Int32?.self)).map(Int.init), suggestedUnit: nil,
+                        requestedAt: try r.value("requested_at"), reviewedAt: try r.value("reviewed_at"),
+                        reviewReason: try r.value("review_reason"))
+        }
+        let duplicates = try await connection.rows(
+            "SELECT number FROM cases WHERE merged_into = \(handle.id) ORDER BY id", logger: logger
+        ).map { try $0.value("number", as: String.self) }
+        let visitDeadline = byAssignment[nil]?.last.map(\.view)
         return CaseView(
             number: try row.value("number"),
             status: CaseStatus(rawValue: try row.value("status"))!,
@@ -65,8 +131,30 @@ public enum CaseQueries {
             transfer: transfer.flatMap(EmergencyService.init(rawValue:)).map { TransferView(service: $0, at: closedAt!) },
             acceptedAt: try row.value("accepted_at"),
             closedAt: closedAt,
-            assignments: assignments
+            assignments: assignments,
+            reply: reply,
+            visitDeadline: visitDeadline,
+            visits: visits,
+            opinions: opinions,
+            returnRequests: returns,
+            extensionRequests: extensions,
+            reopenCount: Int(try row.value("reopen_count", as: Int32.self)),
+            approvedReturns: Int(try row.value("approved_returns", as: Int32.self)),
+            exemptReason: try row.value("exempt_reason"),
+            mergedInto: try row.value("master"),
+            duplicates: duplicates
         )
+    }
+
+    static func replyView(_ handle: CaseHandle, on connection: PostgresConnection, logger: Logger) async throws -> ReplyView? {
+        guard let replyId = handle.replyId, let r = try await connection.row("""
+            SELECT unit_code, outcome, text, contacted_citizen, handler_name, handler_phone, replied_at
+            FROM replies WHERE id = \(replyId)
+            """, logger: logger) else { return nil }
+        return ReplyView(unit: try r.value("unit_code"), outcome: ReplyOutcome(rawValue: try r.value("outcome"))!,
+                         text: try r.value("text"), contactedCitizen: try r.value("contacted_citizen"),
+                         handlerName: try r.value("handler_name"), handlerPhone: try r.value("handler_phone"),
+                         repliedAt: try r.value("replied_at"))
     }
 
     /// The citizen, masked; nothing at all where the reader may not see identity. The contact

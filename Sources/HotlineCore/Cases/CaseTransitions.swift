@@ -41,7 +41,7 @@ public enum EmergencyTransfer {
         var checker = FieldChecker()
         let note = checker.text(request.note, field: "note", max: 500, required: false, multiline: true)
         try checker.check()
-        let (handle, _) = try await CaseAccess.open(number, for: staff, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, on: connection, logger: logger)
         try await CaseTransitions.move(handle, from: [.accepted], action: "transfer", update: { allowed in
             """
             UPDATE cases SET status = 'closed', closure = 'emergency_transfer',
@@ -76,17 +76,16 @@ public enum Withdrawal {
         var checker = FieldChecker()
         let reason = checker.text(request.reason, field: "reason", max: 500, multiline: true)
         try checker.check()
-        let (handle, _) = try await CaseAccess.open(number, for: staff, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, on: connection, logger: logger)
         try await CaseTransitions.move(handle, from: open, action: "withdraw", update: { allowed in
             """
-            UPDATE cases SET status = 'closed', closure = 'withdrawn', closed_at = \(now)
+            UPDATE cases SET status = 'closed', closure = 'withdrawn', closed_at = \(now), status_before_return = NULL
             WHERE id = \(handle.id) AND status = ANY(\(allowed)) RETURNING id
             """
         }, on: connection, logger: logger)
-        // The units' work on it ends with the case.
-        try await connection.execute("""
-            UPDATE assignments SET status = 'cancelled' WHERE case_id = \(handle.id) AND status IN ('dispatched', 'signed')
-            """, logger: logger)
+        // The units' work on it ends with the case; its duplicates go back to the center.
+        try await Assignments.cancelAll(caseId: handle.id, reason: "withdrawn", at: now, on: connection, logger: logger)
+        try await Merging.releaseDuplicates(of: handle, by: staff, at: now, on: connection, logger: logger)
         try await Timeline.record(caseId: handle.id, kind: .withdrawn, by: staff, at: now, details: [
             "reason": .string(reason!), "from_status": .string(handle.status.rawValue),
         ], on: connection, logger: logger)

@@ -19,11 +19,89 @@ public struct AssignmentView: Codable, Sendable, Equatable {
     public var unit: String
     public var role: String
     public var status: String
+    public var round: Int
+    public var designated: Bool
     public var dispatchedAt: Date
+    public var signedAt: Date?
+    /// Until when the lead unit may ask to return the case.
+    public var returnUntil: Date?
+    public var deadlines: [DeadlineView]
+    public var card: Card
 
     enum CodingKeys: String, CodingKey {
-        case unit, role, status
+        case unit, role, status, round, designated, deadlines, card
         case dispatchedAt = "dispatched_at"
+        case signedAt = "signed_at"
+        case returnUntil = "return_until"
+    }
+}
+
+/// The lead unit's answer to the citizen.
+public struct ReplyView: Codable, Sendable, Equatable {
+    public var unit: String
+    public var outcome: ReplyOutcome
+    public var text: String
+    public var contactedCitizen: Bool
+    public var handlerName: String
+    public var handlerPhone: String
+    public var repliedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case unit, outcome, text
+        case contactedCitizen = "contacted_citizen"
+        case handlerName = "handler_name"
+        case handlerPhone = "handler_phone"
+        case repliedAt = "replied_at"
+    }
+}
+
+public struct VisitView: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var visitedAt: Date
+    public var reached: Bool
+    public var satisfaction: Satisfaction?
+    public var resolved: Bool?
+    public var note: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, reached, satisfaction, resolved, note
+        case visitedAt = "visited_at"
+    }
+}
+
+public struct OpinionView: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var unit: String
+    public var text: String
+    public var givenAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, unit, text
+        case givenAt = "given_at"
+    }
+}
+
+/// A return or extension request and how it was decided.
+public struct RequestView: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var unit: String
+    public var status: String
+    public var reason: String
+    public var workingDays: Int?
+    public var approvedDays: Int?
+    public var suggestedUnit: String?
+    public var requestedAt: Date
+    public var reviewedAt: Date?
+    public var reviewReason: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, unit, status, reason
+        case workingDays = "working_days"
+        case approvedDays = "approved_days"
+        case suggestedUnit = "suggested_unit"
+        case requestedAt = "requested_at"
+        case reviewedAt = "reviewed_at"
+        case reviewReason = "review_reason"
     }
 }
 
@@ -50,13 +128,31 @@ public struct CaseView: Codable, Sendable, Equatable {
     public var acceptedAt: Date
     public var closedAt: Date?
     public var assignments: [AssignmentView]
+    public var reply: ReplyView?
+    public var visitDeadline: DeadlineView?
+    public var visits: [VisitView]
+    public var opinions: [OpinionView]
+    public var returnRequests: [RequestView]
+    public var extensionRequests: [RequestView]
+    public var reopenCount: Int
+    public var approvedReturns: Int
+    public var exemptReason: String?
+    public var mergedInto: String?
+    public var duplicates: [String]
 
     enum CodingKeys: String, CodingKey {
         case number, status, closure, channel, type, urgency, category, subject, description, location
-        case citizen, transfer, assignments
+        case citizen, transfer, assignments, reply, visits, opinions, duplicates
         case directAnswer = "direct_answer"
         case acceptedAt = "accepted_at"
         case closedAt = "closed_at"
+        case visitDeadline = "visit_deadline"
+        case returnRequests = "return_requests"
+        case extensionRequests = "extension_requests"
+        case reopenCount = "reopen_count"
+        case approvedReturns = "approved_returns"
+        case exemptReason = "exempt_reason"
+        case mergedInto = "merged_into"
     }
 }
 

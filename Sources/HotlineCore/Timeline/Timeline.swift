@@ -9,6 +9,27 @@ public enum EventKind: String, Vocabulary {
     case transferred
     case withdrawn
     case contactRevealed = "contact_revealed"
+    case dispatched, signed
+    case returnRequested = "return_requested"
+    case returnApproved = "return_approved"
+    case returnRejected = "return_rejected"
+    case extensionRequested = "extension_requested"
+    case extensionApproved = "extension_approved"
+    case extensionRejected = "extension_rejected"
+    case opinionGiven = "opinion_given"
+    case note
+    case replied
+    case replyReceived = "reply_received"
+    case visited
+    case visitFailed = "visit_failed"
+    case closedUnreachable = "closed_unreachable"
+    case closedNoVisit = "closed_no_visit_needed"
+    case reopened
+    case closedAfterReview = "closed_after_review"
+    case exempted, merged
+    case duplicateMerged = "duplicate_merged"
+    case unmerged
+    case deadlineRecomputed = "deadline_recomputed"
 }
 
 /// An event of a case's timeline as read back.

@@ -49,12 +49,13 @@ struct CalendarRoutes {
             })
         }
         api.put("calendar/:year") { request, context in
-            try context.signedIn().require(.manager)
+            let staff = try context.signedIn()
+            try staff.require(.manager)
             let year = try Self.year(context)
             let document = try await RequestBody.read(request, context: context).decode(CalendarYear.self)
             let now = services.clock.now()
             let loaded = try await database.transaction(logger: context.logger) {
-                try await CalendarStore.put(year, document, on: $0, logger: context.logger, now: now)
+                try await CalendarStore.put(year, document, by: staff, on: $0, logger: context.logger, now: now)
             }
             context.logger.info("calendar loaded", metadata: ["year": "\(year)"])
             return try JSONCoding.response(loaded)

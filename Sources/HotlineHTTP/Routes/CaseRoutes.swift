@@ -14,7 +14,7 @@ struct CaseRoutes {
             try await mutation.run(request, context: context, status: .created) { work in
                 let input = try work.body.decode(NewCase.self)
                 let accepted = try await Intake.accept(input, by: work.staff, at: work.now, on: work.connection, logger: work.logger)
-                return try await CaseQueries.view(accepted.number, for: work.staff, on: work.connection, logger: work.logger)
+                return try await CaseQueries.view(accepted.number, for: work.staff, at: work.now, on: work.connection, logger: work.logger)
             }
         }
         api.get("cases") { request, context in
@@ -28,8 +28,9 @@ struct CaseRoutes {
         api.get("cases/:number") { _, context in
             let staff = try context.signedIn()
             let number = try context.parameters.require("number")
+            let now = services.clock.now()
             return try JSONCoding.response(try await database.read(logger: context.logger) {
-                try await CaseQueries.view(number, for: staff, on: $0, logger: context.logger)
+                try await CaseQueries.view(number, for: staff, at: now, on: $0, logger: context.logger)
             })
         }
         api.get("cases/:number/timeline") { _, context in
@@ -51,7 +52,7 @@ struct CaseRoutes {
             return try await mutation.run(request, context: context) { work in
                 try await EmergencyTransfer.transfer(number, try work.body.decode(EmergencyTransfer.Request.self),
                                                      by: work.staff, at: work.now, on: work.connection, logger: work.logger)
-                return try await CaseQueries.view(number, for: work.staff, on: work.connection, logger: work.logger)
+                return try await CaseQueries.view(number, for: work.staff, at: work.now, on: work.connection, logger: work.logger)
             }
         }
         api.post("cases/:number/withdraw") { request, context in
@@ -59,7 +60,7 @@ struct CaseRoutes {
             return try await mutation.run(request, context: context) { work in
                 try await Withdrawal.withdraw(number, try work.body.decode(Withdrawal.Request.self),
                                               by: work.staff, at: work.now, on: work.connection, logger: work.logger)
-                return try await CaseQueries.view(number, for: work.staff, on: work.connection, logger: work.logger)
+                return try await CaseQueries.view(number, for: work.staff, at: work.now, on: work.connection, logger: work.logger)
             }
         }
     }

@@ -16,6 +16,7 @@ struct Mutation: Sendable {
         let now: Date
         let connection: PostgresConnection
         let logger: Logger
+        var parameters: Parameters? = nil
     }
 
     func run(

@@ -1,0 +1,164 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The steps with a deadline in the ledger.
+public enum DeadlineStep: String, Vocabulary {
+    case sign, reply, opinion, visit
+}
+
+/// Card colours (DOMAIN §7): yellow from one working day before a deadline (75 % of an
+/// hour-based limit), red once it has passed.
+public enum Card: String, Vocabulary, Comparable {
+    case none, yellow, red
+
+    public static func < (lhs: Card, rhs: Card) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// A deadline as the API shows it.
+public struct DeadlineView: Codable, Sendable, Equatable {
+    public var step: DeadlineStep
+    public var dueAt: Date
+    public var provisional: Bool
+    public var metAt: Date?
+    public var card: Card
+
+    enum CodingKeys: String, CodingKey {
+        case step, provisional, card
+        case dueAt = "due_at"
+        case metAt = "met_at"
+    }
+}
+
+extension WorkingCalendar {
+    /// When a deadline turns yellow: the end of the working day before the one it falls on (so
+    /// yellow for the last working day), or at 75 % of a limit in hours or minutes.
+    public func warning(for limit: Limit, start: Date, due: Date) -> Date {
+        switch limit.unit {
+        case .workingDays:
+            var day = LocalDate(due).adding(days: -1)
+            while !isWorkingDay(day) { day = day.adding(days: -1) }
+            return max(start, min(due, day.endOfDayInstant))
+        case .hours, .minutes:
+            return start.addingTimeInterval(due.timeIntervalSince(start) * 0.75)
+        }
+    }
+}
+
+/// Every time limit a unit or the center must meet (DOMAIN §6), kept as rows: opened when the
+/// step begins, met when it is done, closed when it becomes moot.
+enum DeadlineLedger {
+    struct Opened: Sendable {
+        let id: Int64
+        let due: Deadline
+    }
+
+    @discardableResult
+    static func open(
+        caseId: Int64, assignmentId: Int64?, unit: String?, step: DeadlineStep, start: Date, limit: Limit,
+        cap: Date? = nil, calendar: WorkingCalendar, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Opened {
+        var due = calendar.adding(limit, to: start)
+        if let cap, cap < due.at { due = Deadline(at: cap, provisional: due.provisional) }
+        let warn = calendar.warning(for: limit, start: start, due: due.at)
+        let row = try await connection.row("""
+            INSERT INTO deadlines (case_id, assignment_id, unit_code, step, started_at, limit_amount, limit_unit,
+                                   warn_at, due_at, provisional)
+            VALUES (\(caseId), \(assignmentId), \(unit), \(step.rawValue), \(start), \(limit.amount), \(limit.unit.rawValue),
+                    \(warn), \(due.at), \(due.provisional))
+            RETURNING id
+            """, logger: logger)!
+        return Opened(id: try row.value("id"), due: due)
+    }
+
+    /// Marks the open deadline of a step as met; returns whether it was met on time.
+    @discardableResult
+    static func meet(
+        assignmentId: Int64, step: DeadlineStep, at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Bool? {
+        guard let row = try await connection.row("""
+            UPDATE deadlines SET met_at = \(now)
+            WHERE assignment_id = \(assignmentId) AND step = \(step.rawValue) AND met_at IS NULL AND closed_at IS NULL
+            RETURNING due_at
+            """, logger: logger) else { return nil }
+        return now <= (try row.value("due_at", as: Date.self))
+    }
+
+    static func meetVisit(caseId: Int64, at now: Date, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.execute("""
+            UPDATE deadlines SET met_at = \(now)
+            WHERE case_id = \(caseId) AND step = 'visit' AND met_at IS NULL AND closed_at IS NULL
+            """, logger: logger)
+    }
+
+    /// Ends the open deadlines of an assignment (or of a whole case) without meeting them.
+    static func close(
+        assignmentId: Int64? = nil, caseId: Int64? = nil, steps: [DeadlineStep]? = nil, reason: String,
+        at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        let stepNames = steps?.map(\.rawValue)
+        try await connection.execute("""
+            UPDATE deadlines SET closed_at = \(now), closed_reason = \(reason)
+            WHERE met_at IS NULL AND closed_at IS NULL
+              AND (\(assignmentId)::bigint IS NULL OR assignment_id = \(assignmentId))
+              AND (\(caseId)::bigint IS NULL OR case_id = \(caseId))
+              AND (\(stepNames)::text[] IS NULL OR step = ANY(\(stepNames)))
+            """, logger: logger)
+    }
+
+    static func card(warnAt: Date, dueAt: Date, pending: Bool, now: Date) -> Card {
+        guard pending else { return .none }
+        if now > dueAt { return .red }
+        if now >= warnAt { return .yellow }
+        return .none
+    }
+}
+
+extension DeadlineLedger {
+    /// After a calendar year is loaded: every open deadline counted in working days is computed
+    /// again on the new calendar, and each one that moves is recorded in its case's timeline.
+    /// Returns how many moved.
+    static func recompute(
+        calendar: WorkingCalendar, by staff: Staff?, at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Int {
+        let rows = try await connection.rows("""
+            SELECT id, case_id, unit_code, step, started_at, limit_amount, extended_days, due_at, provisional
+            FROM deadlines
+            WHERE met_at IS NULL AND closed_at IS NULL AND limit_unit = 'working_days'
+            ORDER BY (step = 'opinion'), id
+            """, logger: logger)
+        var replyDue: [Int64: Date] = [:]
+        var moved = 0
+        for row in rows {
+            let caseId: Int64 = try row.value("case_id")
+            let step = DeadlineStep(rawValue: try row.value("step"))!
+            let start: Date = try row.value("started_at")
+            let limit = Limit(amount: Int(try row.value("limit_amount", as: Int32.self)), unit: .workingDays)
+            let extended = Int(try row.value("extended_days", as: Int32.self))
+            var due = calendar.adding(limit, to: start)
+            if extended > 0 {
+                let further = calendar.addingWorkingDays(extended, to: due.at)
+                due = Deadline(at: further.at, provisional: due.provisional || further.provisional)
+            }
+            if step == .reply { replyDue[caseId] = due.at }
+            if step == .opinion, let cap = replyDue[caseId], cap < due.at { due = Deadline(at: cap, provisional: due.provisional) }
+            let before: Date = try row.value("due_at")
+            let wasProvisional: Bool = try row.value("provisional")
+            guard due.at != before || due.provisional != wasProvisional else { continue }
+            let warn = calendar.warning(for: limit, start: start, due: due.at)
+            try await connection.execute("""
+                UPDATE deadlines SET due_at = \(due.at), warn_at = \(warn), provisional = \(due.provisional)
+                WHERE id = \(try row.value("id", as: Int64.self))
+                """, logger: logger)
+            try await Timeline.record(caseId: caseId, kind: .deadlineRecomputed, by: staff, at: now,
+                                      unit: try row.value("unit_code"), details: [
+                "step": .string(step.rawValue), "due_before": .string(Timestamp.format(before)),
+                "due": .string(Timestamp.format(due.at)), "provisional": .bool(due.provisional),
+            ], on: connection, logger: logger)
+            moved += 1
+        }
+        return moved
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// 派单 (DOMAIN §5 "dispatch"): one lead unit, any assisting units, each with deadlines.
+public enum Dispatch {
+    public struct Request: Decodable, Sendable {
+        public var leadUnit: String?
+        public var assistUnits: [String]?
+        public var note: String?
+
+        public init(leadUnit: String? = nil, assistUnits: [String]? = nil, note: String? = nil) {
+            self.leadUnit = leadUnit
+            self.assistUnits = assistUnits
+            self.note = note
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case note
+            case leadUnit = "lead_unit"
+            case assistUnits = "assist_units"
+        }
+    }
+
+    public static func dispatch(
+        _ number: String, _ request: Request, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try staff.require(.dispatcher)
+        let note = try checkedNote(request.note)
+        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        try Handling.require(handle, in: [.accepted], to: "dispatch")
+        let team = try await team(for: handle, request: request, excluding: nil, on: connection, logger: logger)
+        try await createRound(handle, team: team, note: note, by: staff, at: now, on: connection, logger: logger)
+    }
+
+    struct Team {
+        let lead: String
+        let assists: [String]
+    }
+
+    /// The units a dispatch goes to: those named, or what the category's routing suggests for
+    /// the case's region. No lead named and no routing is a 422.
+    static func team(
+        for handle: CaseHandle, request: Request, excluding returned: String?,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> Team {
+        var lead = request.leadUnit
+        var assists = request.assistUnits
+        if lead == nil {
+            guard let suggestion = try await suggest(category: handle.category, region: handle.region,
+                                                     on: connection, logger: logger),
+                  suggestion.lead != returned
+            else {
+                throw HotlineError(.unprocessable, code: "no_routing",
+                                   "name a lead_unit: the category's routing suggests none for this case")
+            }
+            lead = suggestion.lead
+            if assists == nil { assists = suggestion.assists.filter { $0 != returned } }
+        }
+        let team = Team(lead: lead!, assists: assists ?? [])
+        var checker = FieldChecker()
+        Categories.checkTeam(lead: team.lead, assist: team.assists, field: "assist_units", into: &checker)
+        try checker.check()
+        if team.lead == returned {
+            throw HotlineError(.unprocessable, code: "same_unit", "the unit that returned the case cannot lead it again")
+        }
+        try await Units.requireUnit(team.lead, field: "lead_unit", on: connection, logger: logger, active: true)
+        for unit in team.assists {
+            try await Units.requireUnit(unit, field: "assist_units", on: connection, logger: logger, active: true)
+        }
+        return team
+    }
+
+    /// The nearest category (the case's own, then its parents) that routes: a route for the
+    /// case's region (or the region's parents) first, else the category's default units.
+    static func suggest(
+        category: String, region: String?, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Team? {
+        guard let row = try await connection.row("""
+            WITH RECURSIVE cats (code, depth) AS (
+                SELECT \(category)::text, 0
+                UNION ALL
+                SELECT c.parent, cats.depth + 1 FROM categories c JOIN cats ON c.code = cats.code WHERE c.parent IS NOT NULL
+            ), regions (code, depth) AS (
+                SELECT \(region)::text, 0 WHERE \(region)::text IS NOT NULL
+                UNION ALL
+                SELECT u.parent, regions.depth + 1 FROM units u JOIN regions ON u.code = regions.code WHERE u.parent IS NOT NULL
+            )
+            SELECT lead, assists FROM (
+                SELECT r.lead_unit AS lead, r.assist_units AS assists, cats.depth AS category_depth, 0 AS kind,
+                       regions.depth AS region_depth
+                FROM category_routes r JOIN cats ON r.category = cats.code JOIN regions ON r.region = regions.code
+                UNION ALL
+                SELECT c.default_lead_unit, c.default_assist_units, cats.depth, 1, 0
+                FROM categories c JOIN cats ON c.code = cats.code WHERE c.default_lead_unit IS NOT NULL
+            ) candidates
+            ORDER BY category_depth, kind, region_depth
+            LIMIT 1
+            """, logger: logger) else { return nil }
+        return Team(lead: try row.value("lead"), assists: try row.value("assists"))
+    }
+
+    /// Opens a dispatch round: the assignments, their deadlines, the case's new status and the
+    /// timeline event. After two approved returns the round is designated (指定派单).
+    static func createRound(
+        _ handle: CaseHandle, team: Team, note: String?, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        let limits = try await Handling.limits(for: handle, on: connection, logger: logger)
+        let calendar = try await CalendarStore.load(on: connection, logger: logger)
+        let round = handle.dispatchRound + 1
+        let designated = handle.approvedReturns >= 2
+        let returnUntil = designated ? nil : calendar.adding(limits[.returnWindow]!, to: now).at
+
+        let lead = try await connection.row("""
+            INSERT INTO assignments (case_id, unit_code, role, status, dispatched_at, round, designated, return_until)
+            VALUES (\(handle.id), \(team.lead), 'lead', 'dispatched', \(now), \(round), \(designated), \(returnUntil))
+            RETURNING id
+            """, logger: logger)!.value("id", as: Int64.self)
+        let sign = try await DeadlineLedger.open(caseId: handle.id, assignmentId: lead, unit: team.lead, step: .sign, start: now,
+                                                 limit: limits[.sign]!, calendar: calendar, on: connection, logger: logger)
+        let reply = try await DeadlineLedger.open(caseId: handle.id, assignmentId: lead, unit: team.lead, step: .reply, start: now,
+                                                  limit: limits[.reply]!, calendar: calendar, on: connection, logger: logger)
+        for unit in team.assists {
+            let assist = try await connection.row("""
+                INSERT INTO assignments (case_id, unit_code, role, status, dispatched_at, round)
+                VALUES (\(handle.id), \(unit), 'assist', 'dispatched', \(now), \(round))
+                RETURNING id
+                """, logger: logger)!.value("id", as: Int64.self)
+            try await DeadlineLedger.open(caseId: handle.id, assignmentId: assist, unit: unit, step: .sign, start: now,
+                                          limit: limits[.sign]!, calendar: calendar, on: connection, logger: logger)
+            // An opinion is never due after the lead's reply.
+            try await DeadlineLedger.open(caseId: handle.id, assignmentId: assist, unit: unit, step: .opinion, start: now,
+                                          limit: limits[.opinion]!, cap: reply.due.at, calendar: calendar,
+                                          on: connection, logger: logger)
+        }
+        try await connection.execute("""
+            UPDATE cases SET status = 'dispatched', dispatch_round = \(round), status_before_return = NULL
+            WHERE id = \(handle.id)
+            """, logger: logger)
+        try await Timeline.record(caseId: handle.id, kind: .dispatched, by: staff, at: now, details: [
+            "round": .number(Double(round)), "lead_unit": .string(team.lead),
+            "assist_units": .array(team.assists.map { .string($0) }), "designated": .bool(designated),
+            "sign_due": .string(Timestamp.format(sign.due.at)), "reply_due": .string(Timestamp.format(reply.due.at)),
+            "note": JSONValue(note),
+        ], on: connection, logger: logger)
+        logger.info("case dispatched", metadata: ["case": "\(handle.number)", "lead": "\(team.lead)", "round": "\(round)"])
+    }
+
+    static func checkedNote(_ note: String?) throws -> String? {
+        var checker = FieldChecker()
+        let value = checker.text(note, field: "note", max: 1000, required: false, multiline: true)
+        try checker.check()
+        return value
+    }
+}

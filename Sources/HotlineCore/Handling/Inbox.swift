@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// One line of a handler's inbox: an assignment waiting for its unit.
+public struct InboxItem: Codable, Sendable, Equatable {
+    public var number: String
+    public var subject: String
+    public var type: CaseType
+    public var urgency: Urgency
+    public var category: String
+    public var caseStatus: CaseStatus
+    public var role: String
+    public var status: String
+    public var nextStep: DeadlineStep?
+    public var dueAt: Date?
+    public var card: Card
+
+    enum CodingKeys: String, CodingKey {
+        case number, subject, type, urgency, category, role, status, card
+        case caseStatus = "case_status"
+        case nextStep = "next_step"
+        case dueAt = "due_at"
+    }
+}
+
+public enum Inbox {
+    /// The caller's unit's assignments that wait for it (to sign, to reply, to give an
+    /// opinion), soonest deadline first.
+    public static func list(
+        for staff: Staff, limit: Int, cursor: String?, at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Page<InboxItem> {
+        try staff.require(.handler)
+        guard (1...500).contains(limit) else { throw HotlineError.validation(field: "limit", "must be between 1 and 500") }
+        // An inbox is short and changes as it is worked: a position is cursor enough.
+        let offset = try cursor.map { Int(try Cursor.decode($0)) - 1 } ?? 0
+        let rows = try await connection.rows("""
+            SELECT c.number, c.subject, c.case_type, c.urgency, c.category, c.status AS case_status,
+                   a.role, a.status, d.step, d.due_at, d.warn_at
+            FROM assignments a
+            JOIN cases c ON c.id = a.case_id
+            LEFT JOIN LATERAL (
+                SELECT step, due_at, warn_at FROM deadlines
+                WHERE assignment_id = a.id AND met_at IS NULL AND closed_at IS NULL
+                ORDER BY due_at LIMIT 1
+            ) d ON true
+            WHERE a.unit_code = \(staff.unit!) AND a.status IN ('dispatched', 'signed')
+              AND c.status IN ('dispatched', 'in_progress', 'return_requested')
+            ORDER BY d.due_at NULLS LAST, a.id
+            OFFSET \(offset) LIMIT \(limit + 1)
+            """, logger: logger)
+        let items = try rows.prefix(limit).map { row -> InboxItem in
+            let due: Date? = try row.value("due_at")
+            let warn: Date? = try row.value("warn_at")
+            return InboxItem(
+                number: try row.value("number"),
+                subject: try row.value("subject"),
+                type: CaseType(rawValue: try row.value("case_type"))!,
+                urgency: Urgency(rawValue: try row.value("urgency"))!,
+                category: try row.value("category"),
+                caseStatus: CaseStatus(rawValue: try row.value("case_status"))!,
+                role: try row.value("role"),
+                status: try row.value("status"),
+                nextStep: (try row.value("step", as: String?.self)).flatMap(DeadlineStep.init(rawValue:)),
+                dueAt: due,
+                card: due.map { DeadlineLedger.card(warnAt: warn!, dueAt: $0, pending: true, now: now) } ?? .none
+            )
+        }
+        let next = rows.count > limit ? Cursor.encode(Int64(offset + limit + 1)) : nil
+        return Page(items: items, nextCursor: next)
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// 退单 (DOMAIN §5): the lead unit asks to give the case back within the return window; the
+/// center approves (and re-dispatches) or rejects (an unreasonable return, 不合理退单).
+public enum Returns {
+    public struct Request: Decodable, Sendable {
+        public var reason: String
+        public var suggestedUnit: String?
+
+        enum CodingKeys: String, CodingKey {
+            case reason
+            case suggestedUnit = "suggested_unit"
+        }
+    }
+
+    public struct Rejection: Decodable, Sendable {
+        public var reason: String
+    }
+
+    public struct Requested: Codable, Sendable {
+        public let id: Int64
+    }
+
+    public static func request(
+        _ number: String, _ request: Request, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Requested {
+        let reason = try Handling.reason(request.reason)
+        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let lead = try await Handling.requireLead(staff, handle, on: connection, logger: logger)
+        try Handling.require(handle, in: [.dispatched, .inProgress], to: "return")
+        if lead.designated {
+            throw HotlineError(.unprocessable, code: "designated_dispatch",
+                               "a designated dispatch (指定派单) cannot be returned")
+        }
+        guard let until = lead.returnUntil, now <= until else {
+            throw HotlineError(.unprocessable, code: "deadline_passed", "the window for returning this case has closed")
+        }
+        if let suggested = request.suggestedUnit {
+            try await Units.requireUnit(suggested, field: "suggested_unit", on: connection, logger: logger, active: true)
+        }
+        guard let row = try await connection.row("""
+            INSERT INTO return_requests (case_id, assignment_id, unit_code, reason, suggested_unit, requested_at, requested_by)
+            VALUES (\(handle.id), \(lead.id), \(lead.unit), \(reason), \(request.suggestedUnit), \(now), \(staff.id))
+            ON CONFLICT (assignment_id) DO NOTHING RETURNING id
+            """, logger: logger) else {
+            throw HotlineError(.unprocessable, code: "already_requested", "this assignment has asked for a return before")
+        }
+        let id: Int64 = try row.value("id")
+        try await CaseTransitions.move(handle, from: [.dispatched, .inProgress], action: "return", update: { allowed in
+            """
+            UPDATE cases SET status = 'return_requested', status_before_return = status
+            WHERE id = \(handle.id) AND status = ANY(\(allowed)) RETURNING id
+            """
+        }, on: connection, logger: logger)
+        try await Timeline.record(caseId: handle.id, kind: .returnRequested, by: staff, at: now, details: [
+            "return_request_id": JSONValue(id), "reason": .string(reason), "suggested_unit": JSONValue(request.suggestedUnit),
+        ], on: connection, logger: logger)
+        return Requested(id: id)
+    }
+
+    public static func approve(
+        _ number: String, requestId: Int64, _ request: Dispatch.Request, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try staff.require(.dispatcher)
+        let note = try Dispatch.checkedNote(request.note)
+        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let pending = try await pendingRequest(requestId, of: handle, on: connection, logger: logger)
+        try Handling.require(handle, in: [.returnRequested], to: "approve a return of")
+        var choice = request
+        if choice.leadUnit == nil, let suggested = pending.suggestedUnit { choice.leadUnit = suggested }
+        let team = try await Dispatch.team(for: handle, request: choice, excluding: pending.unit, on: connection, logger: logger)
+
+        try await connection.execute("""
+            UPDATE return_requests SET status = 'approved', reviewed_at = \(now), reviewed_by = \(staff.id)
+            WHERE id = \(requestId) AND status = 'pending'
+            """, logger: logger)
+        // The returning unit's part ends as 'returned' (it does not count against it); the
+        // assisting units of that round are released with it.
+        let assignments = try await Assignments.all(caseId: handle.id, on: connection, logger: logger)
+        for assignment in assignments where assignment.round == handle.dispatchRound && assignment.isActive {
+            let ending: Assignment.Status = assignment.id == pending.assignmentId ? .returned : .cancelled
+            try await Assignments.move(assignment, to: ending, from: [.dispatched, .signed, .done],
+                                       action: "approve the return", at: now, on: connection, logger: logger)
+            try await DeadlineLedger.close(assignmentId: assignment.id, reason: ending == .returned ? "returned" : "cancelled",
+                                           at: now, on: connection, logger: logger)
+        }
+        try await connection.execute(
+            "UPDATE cases SET approved_returns = approved_returns + 1 WHERE id = \(handle.id)", logger: logger
+        )
+        try await Timeline.record(caseId: handle.id, kind: .returnApproved, by: staff, at: now, details: [
+            "return_request_id": JSONValue(requestId), "returned_by": .string(pending.unit),
+        ], on: connection, logger: logger)
+        let updated = try await CaseAccess.find(id: handle.id, on: connection, logger: logger)
+        try await Dispatch.createRound(updated, team: team, note: note, by: staff, at: now, on: connection, logger: logger)
+    }
+
+    public static func reject(
+        _ number: String, requestId: Int64, _ rejection: Rejection, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try staff.require(.dispatcher)
+        let reason = try Handling.reason(rejection.reason)
+        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let pending = try await pendingRequest(requestId, of: handle, on: connection, logger: logger)
+        try Handling.require(handle, in: [.returnRequested], to: "reject a return of")
+        try await connection.execute("""
+            UPDATE return_requests SET status = 'rejected', reviewed_at = \(now), reviewed_by = \(staff.id), review_reason = \(reason)
+            WHERE id = \(requestId) AND status = 'pending'
+            """, logger: logger)
+        // Back to the same unit, its deadlines unchanged.
+        let back = handle.statusBeforeReturn ?? .dispatched
+        try await connection.execute("""
+            UPDATE cases SET status = \(back.rawValue), status_before_return = NULL WHERE id = \(handle.id)
+            """, logger: logger)
+        try await Timeline.record(caseId: handle.id, kind: .returnRejected, by: staff, at: now, details: [
+            "return_request_id": JSONValue(requestId), "unit": .string(pending.unit), "reason": .string(reason),
+        ], on: connection, logger: logger)
+    }
+
+    struct Pending {
+        let assignmentId: Int64
+        let unit: String
+        let suggestedUnit: String?
+    }
+
+    static func pendingRequest(
+        _ id: Int64, of handle: CaseHandle, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Pending {
+        guard let row = try await connection.row("""
+            SELECT assignment_id, unit_code, suggested_unit, status FROM return_requests
+            WHERE id = \(id) AND case_id = \(handle.id)
+            """, logger: logger) else { throw HotlineError.notFound("return request") }
+        let status: String = try row.value("status")
+        guard status == "pending" else {
+            throw HotlineError(.conflict, code: "invalid_transition", "this return request is already \(status)")
+        }
+        return Pending(assignmentId: try row.value("assignment_id"), unit: try row.value("unit_code"),
+                       suggestedUnit: try row.value("suggested_unit"))
+    }
+}

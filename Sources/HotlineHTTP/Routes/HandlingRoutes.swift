@@ -1,0 +1,129 @@
+import Foundation
+import HotlineCore
+import Hummingbird
+
+/// The steps of handling a case (API.md, "Cases"; DOMAIN §5). Each answers with the case as the
+/// caller may now see it.
+struct HandlingRoutes {
+    let services: AppServices
+
+    typealias Step = @Sendable (String, Mutation.Work) async throws -> Void
+
+    func register(on api: RouterGroup<HotlineRequestContext>) {
+        step(api, "dispatch") { number, work in
+            try await Dispatch.dispatch(number, try work.body.decode(Dispatch.Request.self), by: work.staff, at: work.now,
+                                        on: work.connection, logger: work.logger)
+        }
+        step(api, "sign") { number, work in
+            try await Signing.sign(number, by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+        }
+        step(api, "return-requests", status: .created) { number, work in
+            _ = try await Returns.request(number, try work.body.decode(Returns.Request.self), by: work.staff, at: work.now,
+                                          on: work.connection, logger: work.logger)
+        }
+        step(api, "return-requests/:id/approve") { number, work in
+            try await Returns.approve(number, requestId: try work.id, try work.body.decodeOrEmpty(Dispatch.Request.self),
+                                      by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+        }
+        step(api, "return-requests/:id/reject") { number, work in
+            try await Returns.reject(number, requestId: try work.id, try work.body.decode(Returns.Rejection.self),
+                                     by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+        }
+        step(api, "extension-requests", status: .created) { number, work in
+            _ = try await Extensions.request(number, try work.body.decode(Extensions.Request.self), by: work.staff, at: work.now,
+                                             on: work.connection, logger: work.logger)
+        }
+        step(api, "extension-requests/:id/approve") { number, work in
+            try await Extensions.approve(number, requestId: try work.id, try work.body.decodeOrEmpty(Extensions.Approval.self),
+                                         by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+        }
+        step(api, "extension-requests/:id/reject") { number, work in
+            try await Extensions.reject(number, requestId: try work.id, try work.body.decode(Extensions.Rejection.self),
+                                        by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+        }
+        step(api, "opinions", status: .created) { number, work in
+            try await AssistingOpinions.give(number, try work.body.decode(AssistingOpinions.Request.self), by: work.staff,
+                                             at: work.now, on: work.connection, logger: work.logger)
+        }
+        step(api, "notes", status: .created) { number, work in
+            try await ProgressNotes.add(number, try work.body.decode(ProgressNotes.Request.self), by: work.staff, at: work.now,
+                                        on: work.connection, logger: work.logger)
+        }
+        step(api, "reply") { number, work in
+            try await Replies.reply(number, try work.body.decode(Replies.Request.self), by: work.staff, at: work.now,
+                                    on: work.connection, logger: work.logger)
+        }
+        step(api, "visits", status: .created) { number, work in
+            _ = try await ReturnVisits.record(number, try work.body.decode(ReturnVisits.Request.self), by: work.staff,
+                                              at: work.now, on: work.connection, logger: work.logger)
+        }
+        step(api, "reopen") { number, work in
+            try await Review.reopen(number, try work.body.decode(Review.Reason.self), by: work.staff, at: work.now,
+                                    on: work.connection, logger: work.logger)
+        }
+        step(api, "close") { number, work in
+            try await Review.closeAfterReview(number, try work.body.decode(Review.Reason.self), by: work.staff, at: work.now,
+                                              on: work.connection, logger: work.logger)
+        }
+        step(api, "exempt") { number, work in
+            try await Review.exempt(number, try work.body.decode(Review.Reason.self), by: work.staff, at: work.now,
+                                    on: work.connection, logger: work.logger)
+        }
+        step(api, "merge") { number, work in
+            try await Merging.merge(number, try work.body.decode(Merging.Request.self), by: work.staff, at: work.now,
+                                    on: work.connection, logger: work.logger)
+        }
+
+        api.get("inbox") { request, context in
+            let staff = try context.signedIn()
+            let limit = try request.query("limit", in: 1...500) ?? 50
+            let cursor = request.query("cursor")
+            let now = services.clock.now()
+            let page = try await services.database.read(logger: context.logger) {
+                try await Inbox.list(for: staff, limit: limit, cursor: cursor, at: now, on: $0, logger: context.logger)
+            }
+            return try JSONCoding.response(page)
+        }
+    }
+
+    /// POST /cases/{number}/<path>: the step, then the case as the caller may now see it.
+    private func step(
+        _ api: RouterGroup<HotlineRequestContext>, _ path: String, status: HTTPResponse.Status = .ok, _ body: @escaping Step
+    ) {
+        let mutation = services.mutation
+        api.post("cases/:number/\(path)") { request, context in
+            let number = try context.parameters.require("number")
+            let parameters = context.parameters
+            return try await mutation.run(request, context: context, status: status) { work in
+                let work = work.with(parameters: parameters)
+                try await body(number, work)
+                return try await CaseQueries.view(number, for: work.staff, at: work.now, on: work.connection, logger: work.logger)
+            }
+        }
+    }
+}
+
+extension Mutation.Work {
+    func with(parameters: Parameters) -> Mutation.Work {
+        var copy = self
+        copy.parameters = parameters
+        return copy
+    }
+
+    /// The `{id}` of a return or extension request.
+    var id: Int64 {
+        get throws {
+            guard let raw = parameters?.get("id"), let id = Int64(raw), id > 0 else {
+                throw HotlineError.notFound("request")
+            }
+            return id
+        }
+    }
+}
+
+extension RequestBody {
+    /// For steps whose body is optional: no body reads as `{}`.
+    func decodeOrEmpty<T: Decodable>(_ type: T.Type) throws -> T {
+        bytes.isEmpty ? try JSONCoding.decoder.decode(T.self, from: Data("{}".utf8)) : try decode(T.self)
+    }
+}
