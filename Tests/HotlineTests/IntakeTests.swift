@@ -54,7 +54,8 @@ import Testing
             #expect(answer["article_ids"] as? [Int] == [12, 40])
             let number = try #require(object["number"] as? String)
             let timeline = try await hotline.request(.get, "/api/v1/cases/\(number)/timeline", as: "operator").items()
-            #expect(timeline.map { $0["kind"] as? String } == ["accepted", "answered_directly"])
+            let kinds = timeline.map { $0["kind"] as? String }
+            #expect(kinds == ["accepted", "answered_directly"])
         }
     }
 
@@ -141,7 +142,8 @@ import Testing
             #expect(withdrawn.status == .ok)
             #expect(try withdrawn.object()["closure"] as? String == "withdrawn")
             let timeline = try await hotline.request(.get, "/api/v1/cases/\(number)/timeline", as: "dispatcher").items()
-            #expect(timeline.map { $0["kind"] as? String } == ["accepted", "withdrawn"])
+            let kinds = timeline.map { $0["kind"] as? String }
+            #expect(kinds == ["accepted", "withdrawn"])
             #expect((timeline[1]["details"] as? [String: Any])?["reason"] as? String == "市民来电表示问题已自行解决")
             let twice = try await hotline.request(.post, "/api/v1/cases/\(number)/withdraw", as: "operator",
                                                   body: #"{"reason": "again"}"#)
@@ -176,7 +178,8 @@ import Testing
             #expect(seen == numbers.reversed())
 
             let helps = try await hotline.request(.get, "/api/v1/cases?type=help", as: "operator").items()
-            #expect(helps.map { $0["number"] as? String } == [numbers[3], numbers[0]])
+            let helpNumbers = helps.map { $0["number"] as? String }
+            #expect(helpNumbers == [numbers[3], numbers[0]])
             let utilities = try await hotline.request(.get, "/api/v1/cases?category=utilities", as: "operator").items()
             #expect(utilities.count == 2)
             let text = try await hotline.request(.get, "/api/v1/cases?q=%E5%99%AA%E9%9F%B3", as: "operator").items()  // 噪音
@@ -186,7 +189,8 @@ import Testing
             let secondDay = try await hotline.request(.get, "/api/v1/cases?accepted_from=2026-03-03T00:00:00%2B08:00", as: "operator").items()
             #expect(secondDay.count == 2)
             let byNumber = try await hotline.request(.get, "/api/v1/cases?q=\(numbers[1])", as: "operator").items()
-            #expect(byNumber.map { $0["number"] as? String } == [numbers[1]])
+            let foundNumbers = byNumber.map { $0["number"] as? String }
+            #expect(foundNumbers == [numbers[1]])
             // A list never carries the citizen.
             let all = try await hotline.request(.get, "/api/v1/cases", as: "operator")
             #expect(!all.text.contains("5678") && !all.text.contains("张"))

@@ -29,11 +29,22 @@ import Testing
                 confidential: kind == "confidential", consent: true
             ))
             let number = try await hotline.fileCase(body)
-            try await hotline.assign(number, unit: "housing", role: "lead")
-            try await hotline.assign(number, unit: "environment", role: "assist")
-            // act: everything the lead unit and the assisting unit can ask
-            var texts = try await Self.unitResponses(hotline, number, unit: "housing")
+            try await hotline.dispatch(number, assists: ["environment"])
+            // act: everything the lead unit and the assisting unit do and ask
+            var texts: [String] = []
+            for unit in ["housing", "environment"] {
+                texts.append(try await hotline.request(.get, "/api/v1/inbox", as: "handler:\(unit)").text)
+                texts.append(try await hotline.request(.post, "/api/v1/cases/\(number)/sign", as: "handler:\(unit)").text)
+                texts.append(try await hotline.request(.post, "/api/v1/cases/\(number)/notes", as: "handler:\(unit)",
+                                                       body: #"{"text": "处理中"}"#).text)
+            }
+            texts.append(try await hotline.request(.post, "/api/v1/cases/\(number)/opinions", as: "handler:environment",
+                                                   body: #"{"text": "同意"}"#).text)
+            texts += try await Self.unitResponses(hotline, number, unit: "housing")
             texts += try await Self.unitResponses(hotline, number, unit: "environment")
+            texts.append(try await hotline.reply(number).description)
+            texts += try await Self.unitResponses(hotline, number, unit: "housing")
+            #expect(texts.count == 23)
             // verify
             for text in texts {
                 for trace in Self.traces {
@@ -46,7 +57,8 @@ import Testing
             #expect(reveal.status == .forbidden)
             #expect(reveal.problemCode == "identity_protected")
             // The capture is live: the intake's own line, with the case number, is in it.
-            #expect(capture.all.contains { $0.contains("case accepted") && $0.contains(number) })
+            let intakeLogged = capture.all.contains { $0.contains("case accepted") && $0.contains(number) }
+            #expect(intakeLogged)
             for line in capture.all {
                 for trace in [Self.name, Self.phone] {
                     #expect(!line.contains(trace), "\(trace) reached the log: \(line)")
@@ -85,7 +97,8 @@ import Testing
             let timeline = try await hotline.request(.get, "/api/v1/cases/\(number)/timeline", as: "handler:water")
             #expect(timeline.status == .notFound)
             let own = try await hotline.request(.get, "/api/v1/cases", as: "handler:housing").items()
-            #expect(own.map { $0["number"] as? String } == [number])
+            let ownNumbers = own.map { $0["number"] as? String }
+            #expect(ownNumbers == [number])
         }
     }
 
@@ -113,12 +126,14 @@ import Testing
             #expect(bySupervisor.status == .forbidden)
 
             let timeline = try await hotline.request(.get, "/api/v1/cases/\(consented)/timeline", as: "operator").items()
-            let reveal = try #require(timeline.first { $0["kind"] as? String == "contact_revealed" })
+            let revealEvent = timeline.first { $0["kind"] as? String == "contact_revealed" }
+            let reveal = try #require(revealEvent)
             #expect((reveal["actor"] as? [String: Any])?["role"] as? String == "handler")
             #expect(reveal["unit"] as? String == "housing")
             #expect((reveal["details"] as? [String: Any])?["fields"] as? [String] == ["phone"])
             let refusedTimeline = try await hotline.request(.get, "/api/v1/cases/\(refused)/timeline", as: "operator").items()
-            #expect(refusedTimeline.filter { $0["kind"] as? String == "contact_revealed" }.count == 1)
+            let reveals = refusedTimeline.filter { $0["kind"] as? String == "contact_revealed" }
+            #expect(reveals.count == 1)
         }
     }
 

@@ -19,7 +19,8 @@ import Testing
                 }
             }
             let timeline = try await hotline.request(.get, "/api/v1/cases/\(number)/timeline", as: "operator").items()
-            #expect(timeline.map { $0["kind"] as? String } == ["accepted"])
+            let kinds = timeline.map { $0["kind"] as? String }
+            #expect(kinds == ["accepted"])
             let actor = try #require(timeline.first?["actor"] as? [String: Any])
             #expect(actor["role"] as? String == "operator")
             #expect(actor["name"] as? String == "话务员甲")
