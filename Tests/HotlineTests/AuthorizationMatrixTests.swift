@@ -142,6 +142,25 @@ import Testing
         }
     }
 
+    /// Someone who may not act is told so, whatever they sent: no field-by-field feedback first.
+    @Test func refusalComesBeforeValidation() async throws {
+        try await withHotline { hotline in
+            let number = try await Self.inProgress(hotline)
+            let attempts: [(String, String, String)] = [
+                ("reply", "dispatcher", "not_lead_unit"), ("reply", "handler:environment", "not_lead_unit"),
+                ("return-requests", "operator", "not_lead_unit"), ("extension-requests", "handler:water", "not_lead_unit"),
+                ("opinions", "handler:housing", "not_assisting_unit"), ("notes", "handler:water", "not_assigned"),
+                ("dispatch", "handler:housing", "forbidden"), ("visits", "handler:housing", "forbidden"),
+                ("merge", "operator", "forbidden"), ("withdraw", "manager", "forbidden"), ("exempt", "operator", "forbidden"),
+            ]
+            for (step, actor, code) in attempts {
+                let response = try await hotline.request(.post, "/api/v1/cases/\(number)/\(step)", as: actor, body: #"{"bogus": "#)
+                #expect(response.status == .forbidden, "\(step) as \(actor): \(response.text)")
+                #expect(response.problemCode == code, "\(step) as \(actor): \(response.text)")
+            }
+        }
+    }
+
     @Test func whoMayReadACase() async throws {
         try await withHotline { hotline in
             let number = try await hotline.caseInProgress()

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import HotlineCore
 import Testing
 
@@ -90,6 +91,37 @@ import Testing
             #expect(Self.count(results, status: 201) == 1, "\(results)")
             #expect(Self.count(results, status: 409) == 3, "\(results)")
             #expect(try await hotline.count("visits") == 1)
+        }
+    }
+}
+
+@Suite("Retries") struct RetryTests {
+    /// A retried step with its Idempotency-Key gets the first answer and changes nothing again,
+    /// where without the key the same step would be refused as a second transition.
+    @Test func aRetriedStepGivesTheFirstAnswer() async throws {
+        try await withHotline { hotline in
+            let number = try await hotline.fileCase()
+            try await hotline.dispatch(number)
+            let key: HTTPFields = [.init("Idempotency-Key")!: "sign-\(number)"]
+            let first = try await hotline.request(.post, "/api/v1/cases/\(number)/sign", as: "handler:housing", headers: key)
+            hotline.clock.advance(by: 600)
+            let retry = try await hotline.request(.post, "/api/v1/cases/\(number)/sign", as: "handler:housing", headers: key)
+            #expect(first.status == .ok)
+            #expect(retry.status == .ok)
+            #expect(retry.text == first.text)
+            #expect(retry.headers[.init("Idempotency-Replayed")!] == "true")
+            let unkeyed = try await hotline.request(.post, "/api/v1/cases/\(number)/sign", as: "handler:housing")
+            #expect(unkeyed.status == .conflict)
+
+            let replyKey: HTTPFields = [.init("Idempotency-Key")!: "reply-\(number)"]
+            let body = #"{"outcome": "explained", "text": "已解释政策", "contacted_citizen": false, "handler_name": "李明", "handler_phone": "13900000000"}"#
+            let replied = try await hotline.request(.post, "/api/v1/cases/\(number)/reply", as: "handler:housing", body: body, headers: replyKey)
+            let again = try await hotline.request(.post, "/api/v1/cases/\(number)/reply", as: "handler:housing", body: body, headers: replyKey)
+            #expect(replied.status == .ok && again.status == .ok)
+            #expect(again.text == replied.text)
+            #expect(try await hotline.count("replies") == 1)
+            let signatures = try await hotline.kinds(number).filter { $0 == "signed" || $0 == "replied" }
+            #expect(signatures == ["signed", "replied"])
         }
     }
 }

@@ -34,10 +34,11 @@ public enum EmergencyTransfer {
     }
 
     public static func transfer(
-        _ number: String, _ request: Request, by staff: Staff, at now: Date,
+        _ number: String, _ input: @autoclosure () throws -> Request, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         try staff.require(.operator, .dispatcher)
+        let request = try input()
         var checker = FieldChecker()
         let note = checker.text(request.note, field: "note", max: 500, required: false, multiline: true)
         try checker.check()
@@ -69,10 +70,11 @@ public enum Withdrawal {
     static let open: Set<CaseStatus> = [.accepted, .dispatched, .inProgress, .returnRequested, .replied, .merged]
 
     public static func withdraw(
-        _ number: String, _ request: Request, by staff: Staff, at now: Date,
+        _ number: String, _ input: @autoclosure () throws -> Request, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         try staff.require(.operator, .dispatcher)
+        let request = try input()
         var checker = FieldChecker()
         let reason = checker.text(request.reason, field: "reason", max: 500, multiline: true)
         try checker.check()

@@ -23,10 +23,11 @@ public enum Dispatch {
     }
 
     public static func dispatch(
-        _ number: String, _ request: Request, by staff: Staff, at now: Date,
+        _ number: String, _ input: @autoclosure () throws -> Request, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         try staff.require(.dispatcher)
+        let request = try input()
         let note = try checkedNote(request.note)
         let handle = try await Handling.lock(number, on: connection, logger: logger)
         try Handling.require(handle, in: [.accepted], to: "dispatch")

@@ -32,11 +32,13 @@ public enum Extensions {
     }
 
     public static func request(
-        _ number: String, _ request: Request, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+        _ number: String, _ input: @autoclosure () throws -> Request, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> Requested {
-        let reason = try Handling.reason(request.reason)
         let handle = try await Handling.lock(number, on: connection, logger: logger)
         let lead = try await Handling.requireLead(staff, handle, on: connection, logger: logger)
+        let request = try input()
+        let reason = try Handling.reason(request.reason)
         try Handling.require(handle, in: [.inProgress], to: "extend")
         let most = try await Handling.limits(for: handle, on: connection, logger: logger)[.extension]!.amount
         guard most > 0 else {
@@ -66,10 +68,11 @@ public enum Extensions {
     }
 
     public static func approve(
-        _ number: String, requestId: Int64, _ approval: Approval, by staff: Staff, at now: Date,
+        _ number: String, requestId: Int64, _ input: @autoclosure () throws -> Approval, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         try staff.require(.dispatcher)
+        let approval = try input()
         let handle = try await Handling.lock(number, on: connection, logger: logger)
         let pending = try await pendingRequest(requestId, of: handle, on: connection, logger: logger)
         let days = approval.workingDays ?? pending.workingDays
@@ -99,11 +102,11 @@ public enum Extensions {
     }
 
     public static func reject(
-        _ number: String, requestId: Int64, _ rejection: Rejection, by staff: Staff, at now: Date,
+        _ number: String, requestId: Int64, _ input: @autoclosure () throws -> Rejection, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         try staff.require(.dispatcher)
-        let reason = try Handling.reason(rejection.reason)
+        let reason = try Handling.reason(try input().reason)
         let handle = try await Handling.lock(number, on: connection, logger: logger)
         _ = try await pendingRequest(requestId, of: handle, on: connection, logger: logger)
         try await connection.execute("""

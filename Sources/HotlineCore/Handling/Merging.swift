@@ -12,9 +12,11 @@ public enum Merging {
     static let mergeable: Set<CaseStatus> = [.accepted, .dispatched, .inProgress, .returnRequested]
 
     public static func merge(
-        _ number: String, _ request: Request, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+        _ number: String, _ input: @autoclosure () throws -> Request, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
     ) async throws {
         try staff.require(.dispatcher)
+        let request = try input()
         guard request.master != number else {
             throw HotlineError(.unprocessable, code: "same_case", "a case cannot be merged into itself")
         }

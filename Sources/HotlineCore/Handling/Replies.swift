@@ -27,17 +27,19 @@ public enum Replies {
     }
 
     public static func reply(
-        _ number: String, _ request: Request, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+        _ number: String, _ input: @autoclosure () throws -> Request, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
     ) async throws {
+        // Who may reply is settled before what was sent is looked at.
+        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let lead = try await Handling.requireLead(staff, handle, on: connection, logger: logger)
+        let request = try input()
         var checker = FieldChecker()
         let text = checker.text(request.text, field: "text", max: 4000, multiline: true)
         let name = checker.text(request.handlerName, field: "handler_name", max: 50)
         let phone = Contact.normalisePhone(request.handlerPhone)
         if phone == nil { checker.fail("handler_phone", "must be a phone number: 5–20 digits, an optional leading +") }
         try checker.check()
-
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
-        let lead = try await Handling.requireLead(staff, handle, on: connection, logger: logger)
         try Handling.require(handle, in: [.inProgress], to: "reply to")
         try await Assignments.move(lead, to: .replied, from: [.signed], action: "reply", at: now, on: connection, logger: logger)
         let replyId = try await connection.row("""

@@ -25,9 +25,11 @@ public enum ReturnVisits {
     static let attemptsBeforeUnreachable = 3
 
     public static func record(
-        _ number: String, _ request: Request, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+        _ number: String, _ input: @autoclosure () throws -> Request, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> Recorded {
         try staff.require(.operator, .dispatcher)
+        let request = try input()
         var checker = FieldChecker()
         let note = checker.text(request.note, field: "note", max: 1000, required: false, multiline: true)
         if request.reached {
@@ -115,10 +117,11 @@ public enum Review {
     static let reopenLimit = 2
 
     public static func reopen(
-        _ number: String, _ request: Reason, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+        _ number: String, _ input: @autoclosure () throws -> Reason, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
     ) async throws {
         try staff.require(.operator, .dispatcher)
-        let reason = try Handling.reason(request.reason)
+        let reason = try Handling.reason(try input().reason)
         let handle = try await Handling.lock(number, on: connection, logger: logger)
         try await requireRatedUnsatisfied(handle, action: "reopen", on: connection, logger: logger)
         if handle.mergedInto != nil {
@@ -150,10 +153,11 @@ public enum Review {
     }
 
     public static func closeAfterReview(
-        _ number: String, _ request: Reason, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+        _ number: String, _ input: @autoclosure () throws -> Reason, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
     ) async throws {
         try staff.require(.dispatcher)
-        let reason = try Handling.reason(request.reason)
+        let reason = try Handling.reason(try input().reason)
         let handle = try await Handling.lock(number, on: connection, logger: logger)
         try await requireRatedUnsatisfied(handle, action: "close after review", on: connection, logger: logger)
         try await ReturnVisits.close(handle, as: .visited, at: now, on: connection, logger: logger)
@@ -163,10 +167,11 @@ public enum Review {
     }
 
     public static func exempt(
-        _ number: String, _ request: Reason, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+        _ number: String, _ input: @autoclosure () throws -> Reason, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
     ) async throws {
         try staff.require(.dispatcher)
-        let reason = try Handling.reason(request.reason)
+        let reason = try Handling.reason(try input().reason)
         let handle = try await Handling.lock(number, on: connection, logger: logger)
         guard !handle.exempt else {
             throw HotlineError(.conflict, code: "already_exempt", "this case is already exempt from appraisal")

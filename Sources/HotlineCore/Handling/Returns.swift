@@ -24,11 +24,13 @@ public enum Returns {
     }
 
     public static func request(
-        _ number: String, _ request: Request, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+        _ number: String, _ input: @autoclosure () throws -> Request, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> Requested {
-        let reason = try Handling.reason(request.reason)
         let handle = try await Handling.lock(number, on: connection, logger: logger)
         let lead = try await Handling.requireLead(staff, handle, on: connection, logger: logger)
+        let request = try input()
+        let reason = try Handling.reason(request.reason)
         try Handling.require(handle, in: [.dispatched, .inProgress], to: "return")
         if lead.designated {
             throw HotlineError(.unprocessable, code: "designated_dispatch",
@@ -61,10 +63,11 @@ public enum Returns {
     }
 
     public static func approve(
-        _ number: String, requestId: Int64, _ request: Dispatch.Request, by staff: Staff, at now: Date,
+        _ number: String, requestId: Int64, _ input: @autoclosure () throws -> Dispatch.Request, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         try staff.require(.dispatcher)
+        let request = try input()
         let note = try Dispatch.checkedNote(request.note)
         let handle = try await Handling.lock(number, on: connection, logger: logger)
         let pending = try await pendingRequest(requestId, of: handle, on: connection, logger: logger)
@@ -98,11 +101,11 @@ public enum Returns {
     }
 
     public static func reject(
-        _ number: String, requestId: Int64, _ rejection: Rejection, by staff: Staff, at now: Date,
+        _ number: String, requestId: Int64, _ input: @autoclosure () throws -> Rejection, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         try staff.require(.dispatcher)
-        let reason = try Handling.reason(rejection.reason)
+        let reason = try Handling.reason(try input().reason)
         let handle = try await Handling.lock(number, on: connection, logger: logger)
         let pending = try await pendingRequest(requestId, of: handle, on: connection, logger: logger)
         try Handling.require(handle, in: [.returnRequested], to: "reject a return of")

@@ -34,11 +34,12 @@ public enum ProgressNotes {
     }
 
     public static func add(
-        _ number: String, _ request: Request, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+        _ number: String, _ input: @autoclosure () throws -> Request, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
     ) async throws {
-        let text = try Handling.reason(request.text, field: "text")
         let handle = try await Handling.lock(number, on: connection, logger: logger)
         _ = try await Handling.requireOwn(staff, handle, on: connection, logger: logger)
+        let text = try Handling.reason(try input().text, field: "text")
         try Handling.require(handle, in: [.dispatched, .inProgress, .returnRequested, .replied], to: "add a note to")
         try await Timeline.record(caseId: handle.id, kind: .note, by: staff, at: now, details: ["text": .string(text)],
                                   on: connection, logger: logger)
@@ -54,13 +55,14 @@ public enum AssistingOpinions {
     }
 
     public static func give(
-        _ number: String, _ request: Request, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+        _ number: String, _ input: @autoclosure () throws -> Request, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
     ) async throws {
-        var checker = FieldChecker()
-        let text = checker.text(request.text, field: "text", max: 4000, multiline: true)
-        try checker.check()
         let handle = try await Handling.lock(number, on: connection, logger: logger)
         let own = try await Handling.requireOwn(staff, handle, role: .assist, on: connection, logger: logger)
+        var checker = FieldChecker()
+        let text = checker.text(try input().text, field: "text", max: 4000, multiline: true)
+        try checker.check()
         try Handling.require(handle, in: [.dispatched, .inProgress, .returnRequested], to: "give an opinion on")
         guard own.status == .signed || own.status == .done else {
             throw HotlineError(.conflict, code: "invalid_transition", "sign the assignment before giving an opinion")
