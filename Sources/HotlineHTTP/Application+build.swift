@@ -12,17 +12,31 @@ public struct HotlineConfiguration: Sendable {
     public var database: PostgresClient.Configuration
     public var migrations: Migrator
     public var clock: any HotlineClock
+    /// When set, an admin may set this clock and run a sweep over HTTP (`--test-clock`).
+    public var testClock: SettableClock?
+    /// How often this instance sweeps for late steps; nil: never (tests sweep by hand).
+    public var sweepInterval: Duration?
+    /// Take the client's address from X-Forwarded-For (only behind a proxy that sets it).
+    public var trustForwardedFor: Bool
+    /// Public progress lookups per client address and minute.
+    public var publicLookupsPerMinute: Int
 
     public init(
         hostname: String = "127.0.0.1", port: Int = 8080, database: PostgresClient.Configuration,
-        migrations: Migrator, clock: any HotlineClock = SystemClock(), maxDatabaseConnections: Int = 20
+        migrations: Migrator, clock: any HotlineClock = SystemClock(), maxDatabaseConnections: Int = 20,
+        testClock: SettableClock? = nil, sweepInterval: Duration? = nil, trustForwardedFor: Bool = false,
+        publicLookupsPerMinute: Int = 10
     ) {
         self.hostname = hostname
         self.port = port
         self.database = database
         self.database.options.maximumConnections = maxDatabaseConnections
         self.migrations = migrations
-        self.clock = clock
+        self.clock = testClock ?? clock
+        self.testClock = testClock
+        self.sweepInterval = sweepInterval
+        self.trustForwardedFor = trustForwardedFor
+        self.publicLookupsPerMinute = publicLookupsPerMinute
     }
 }
 
@@ -32,6 +46,7 @@ struct AppServices: Sendable {
     let clock: any HotlineClock
     let migrator: Migrator
     let openAPIDocument: [UInt8]
+    let configuration: HotlineConfiguration
     var mutation: Mutation { Mutation(database: database, clock: clock) }
 }
 
@@ -44,13 +59,18 @@ public func buildApplication(
         database: Database(client: client),
         clock: configuration.clock,
         migrator: configuration.migrations,
-        openAPIDocument: try OpenAPIDocument.bytes()
+        openAPIDocument: try OpenAPIDocument.bytes(),
+        configuration: configuration
     )
     let router = buildRouter(services)
+    var background: [any Service] = [client]
+    if let interval = configuration.sweepInterval {
+        background.append(SupervisionSweeper(database: services.database, clock: services.clock, interval: interval, logger: logger))
+    }
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.hostname, port: configuration.port), serverName: "hotline"),
-        services: [client],
+        services: background,
         logger: logger
     )
     // Refuse to serve on a schema that is behind: the code would meet tables it does not know.
@@ -69,11 +89,21 @@ func buildRouter(_ services: AppServices) -> Router<HotlineRequestContext> {
     router.add(middleware: RequestLogger())
     router.add(middleware: ProblemMiddleware())
     ServiceRoutes(services: services).register(on: router)
+    PublicRoutes(
+        services: services,
+        limiter: RateLimiter(capacity: services.configuration.publicLookupsPerMinute,
+                             perMinute: services.configuration.publicLookupsPerMinute),
+        clientAddress: ClientAddress(trustForwardedFor: services.configuration.trustForwardedFor)
+    ).register(on: router)
     let api = router.group("api/v1").add(middleware: Authenticator(database: services.database))
     OrganisationRoutes(services: services).register(on: api)
     CalendarRoutes(services: services).register(on: api)
     CaseRoutes(services: services).register(on: api)
     HandlingRoutes(services: services).register(on: api)
+    SupervisionRoutes(services: services).register(on: api)
+    if let clock = services.configuration.testClock {
+        TestClockRoutes(services: services, clock: clock).register(on: api)
+    }
     return router
 }
 
@@ -91,6 +121,6 @@ public enum OpenAPIDocument {
 public func registeredRoutes(_ configuration: HotlineConfiguration) throws -> [(method: String, path: String)] {
     let client = PostgresClient(configuration: configuration.database)
     let services = AppServices(database: Database(client: client), clock: configuration.clock,
-                               migrator: configuration.migrations, openAPIDocument: [])
+                               migrator: configuration.migrations, openAPIDocument: [], configuration: configuration)
     return buildRouter(services).routes.map { (method: $0.method.rawValue, path: $0.path.description) }
 }

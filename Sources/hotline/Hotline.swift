@@ -10,7 +10,7 @@ struct Hotline: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hotline",
         abstract: "The backend of a 12345 government service hotline.",
-        subcommands: [Serve.self, Migrate.self, UsersCommand.self, CalendarCommand.self, Seed.self]
+        subcommands: [Serve.self, Migrate.self, Sweep.self, UsersCommand.self, CalendarCommand.self, Seed.self, Bench.self]
     )
 }
 

@@ -18,11 +18,34 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Most database connections this instance opens")
     var maxConnections = Int(ProcessInfo.processInfo.environment["HOTLINE_DB_CONNECTIONS"] ?? "") ?? 20
 
+    @Option(help: "Seconds between supervision sweeps of this instance (0: none)")
+    var sweepInterval = Int(ProcessInfo.processInfo.environment["HOTLINE_SWEEP_INTERVAL"] ?? "") ?? 60
+
+    @Flag(help: "Take the client address from X-Forwarded-For (only behind a proxy that sets it)")
+    var trustForwardedFor = ProcessInfo.processInfo.environment["HOTLINE_TRUST_FORWARDED_FOR"] == "1"
+
+    @Option(help: "Public progress lookups allowed per client address and minute")
+    var publicLookupsPerMinute = Int(ProcessInfo.processInfo.environment["HOTLINE_PUBLIC_LOOKUPS_PER_MINUTE"] ?? "") ?? 10
+
+    @Flag(help: "Let an admin set the service's clock and run sweeps over HTTP. Never in production.")
+    var testClock = false
+
+    func validate() throws {
+        guard sweepInterval >= 0 else { throw ValidationError("--sweep-interval must be 0 or more") }
+        guard (1...10_000).contains(publicLookupsPerMinute) else {
+            throw ValidationError("--public-lookups-per-minute must be between 1 and 10000")
+        }
+    }
+
     func run() async throws {
         let logger = makeLogger("hotline")
+        if testClock { logger.warning("the test clock is on: an admin can set this service's time") }
         let configuration = HotlineConfiguration(
             hostname: hostname, port: port, database: try database.postgres(),
-            migrations: try database.migrator(), maxDatabaseConnections: maxConnections
+            migrations: try database.migrator(), maxDatabaseConnections: maxConnections,
+            testClock: testClock ? SettableClock(Date()) : nil,
+            sweepInterval: sweepInterval > 0 ? .seconds(sweepInterval) : nil,
+            trustForwardedFor: trustForwardedFor, publicLookupsPerMinute: publicLookupsPerMinute
         )
         let app = try await buildApplication(configuration, logger: logger)
         try await app.runService()
@@ -41,5 +64,19 @@ struct Migrate: AsyncParsableCommand {
             try await migrator.migrate(client: client, logger: logger)
         }
         print(applied.isEmpty ? "the schema is current" : "applied migrations \(applied.map(String.init).joined(separator: ", "))")
+    }
+}
+
+struct Sweep: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run one supervision pass: urgings and escalations now due.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let logger = makeLogger("hotline.sweep")
+        let report = try await database.withDatabase(logger: logger) { client in
+            try await UrgingLadder.sweep(database: Database(client: client), at: Date(), logger: logger)
+        }
+        print("urgings \(report.urgings), escalations \(report.escalations), deadlines examined \(report.examined), \(String(format: "%.1f", report.milliseconds)) ms")
     }
 }

@@ -28,8 +28,10 @@ import Yams
     }
 
     static func registered() throws -> Set<String> {
+        // With the test clock: its routes are documented too (and answer 404 without it).
         let configuration = HotlineConfiguration(
-            database: try TestDatabase.configuration(database: "postgres"), migrations: TestDatabase.migrator
+            database: try TestDatabase.configuration(database: "postgres"), migrations: TestDatabase.migrator,
+            testClock: SettableClock(Date())
         )
         return Set(try registeredRoutes(configuration).map { "\($0.method) \($0.path)" })
     }

@@ -66,3 +66,17 @@ public struct WorkingCalendar: Sendable {
         return LocalDate(year: year, month: 12, day: 31)
     }
 }
+
+extension WorkingCalendar {
+    /// Working days after the day of `from` up to and including the day of `to`.
+    public func workingDays(after from: Date, through to: Date) -> Int {
+        var day = LocalDate(from)
+        let last = LocalDate(to)
+        var count = 0
+        while day < last {
+            day = day.adding(days: 1)
+            if isWorkingDay(day) { count += 1 }
+        }
+        return count
+    }
+}

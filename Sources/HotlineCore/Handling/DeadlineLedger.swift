@@ -123,6 +123,19 @@ extension DeadlineLedger {
     static func recompute(
         calendar: WorkingCalendar, by staff: Staff?, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> Int {
+        // A late step's next urging falls on working days too, whatever its limit's unit.
+        for row in try await connection.rows("""
+            SELECT id, due_at, ladder_level, ladder_next_at FROM deadlines
+            WHERE met_at IS NULL AND closed_at IS NULL AND ladder_level BETWEEN 1 AND 3
+            """, logger: logger) {
+            let level = Int(try row.value("ladder_level", as: Int16.self))
+            let next = UrgingLadder.threshold(level: level + 1, due: try row.value("due_at"), calendar: calendar)
+            if next != (try row.value("ladder_next_at", as: Date?.self)) {
+                try await connection.execute(
+                    "UPDATE deadlines SET ladder_next_at = \(next) WHERE id = \(try row.value("id", as: Int64.self))", logger: logger
+                )
+            }
+        }
         let rows = try await connection.rows("""
             SELECT id, case_id, unit_code, step, started_at, limit_amount, extended_days, due_at, provisional
             FROM deadlines

@@ -10,6 +10,7 @@ public struct HotlineError: Error, Sendable, Equatable {
         case conflict          // 409: the state (or a concurrent change) forbids it
         case unsupportedMediaType  // 415: a body that is not JSON
         case unprocessable     // 422: well-formed, but against a rule
+        case tooManyRequests   // 429: slow down
         case unavailable       // 503: the database cannot be reached right now
     }
 

@@ -30,6 +30,7 @@ public enum EventKind: String, Vocabulary {
     case duplicateMerged = "duplicate_merged"
     case unmerged
     case deadlineRecomputed = "deadline_recomputed"
+    case urged, escalated, disclosed
 }
 
 /// An event of a case's timeline as read back.

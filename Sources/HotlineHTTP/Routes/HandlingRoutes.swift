@@ -87,7 +87,7 @@ struct HandlingRoutes {
     }
 
     /// POST /cases/{number}/<path>: the step, then the case as the caller may now see it.
-    private func step(
+    func step(
         _ api: RouterGroup<HotlineRequestContext>, _ path: String, status: HTTPResponse.Status = .ok, _ body: @escaping Step
     ) {
         let mutation = services.mutation

@@ -7,10 +7,13 @@ public struct HotlineRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `Authenticator` on every route under /api/v1.
     public var staff: Staff?
+    /// The peer's IP address, for rate limits (behind a proxy, see `ClientAddress`).
+    public let peerAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.staff = nil
+        self.peerAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// Bodies larger than this are refused with 413 before they are read in full.

@@ -47,6 +47,7 @@ extension HotlineError.Kind {
         case .conflict: .conflict
         case .unsupportedMediaType: .unsupportedMediaType
         case .unprocessable: .unprocessableContent
+        case .tooManyRequests: .tooManyRequests
         case .unavailable: .serviceUnavailable
         }
     }
@@ -74,6 +75,9 @@ struct ProblemMiddleware: RouterMiddleware {
         }
         if let hotline = error as? HotlineError, hotline.kind == .unavailable {
             return [.retryAfter: "1"]
+        }
+        if let hotline = error as? HotlineError, hotline.kind == .tooManyRequests {
+            return [.retryAfter: "60"]
         }
         return [:]
     }

@@ -62,6 +62,14 @@ struct TestHotline: Sendable {
         }
     }
 
+    /// Sets the clock and runs one supervision pass through the test-clock routes.
+    @discardableResult
+    func sweep(at time: String) async throws -> [String: Any] {
+        let set = try await request(.put, "/api/v1/test/clock", as: "admin", body: json(["now": time]))
+        guard set.status == .ok else { throw TestFailure("setting the clock failed: \(set.text)") }
+        return try await request(.post, "/api/v1/test/sweep", as: "admin").object()
+    }
+
     func count(_ table: String) async throws -> Int {
         try await sql { connection in
             try await connection.query("SELECT count(*) FROM \(unescaped: table)", logger: TestDatabase.logger)
@@ -80,6 +88,7 @@ struct TestHotline: Sendable {
 func withHotline(
     start: Date = TestHotline.start,
     logger: Logger = TestDatabase.logger,
+    testClockRoutes: Bool = true,
     _ body: @Sendable (TestHotline) async throws -> Void
 ) async throws {
     let name = try await TestDatabase.fresh()
@@ -105,7 +114,8 @@ func withHotline(
         let clock = SettableClock(start)
         let app = try await buildApplication(
             HotlineConfiguration(database: configuration, migrations: TestDatabase.migrator, clock: clock,
-                                 maxDatabaseConnections: 8),
+                                 maxDatabaseConnections: 8, testClock: testClockRoutes ? clock : nil,
+                                 trustForwardedFor: true),
             logger: logger
         )
         try await app.test(.router) { client in

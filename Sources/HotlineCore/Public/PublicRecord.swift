@@ -1,0 +1,160 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A closed case shown to the public (舆论监督): a summary a dispatcher wrote, no personal data.
+public struct Disclosure: Codable, Sendable, Equatable {
+    public var number: String
+    public var category: String
+    public var region: String?
+    public var leadUnit: String?
+    public var summary: String
+    public var outcome: ReplyOutcome?
+    public var acceptedAt: Date
+    public var closedAt: Date?
+    public var disclosedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case number, category, region, summary, outcome
+        case leadUnit = "lead_unit"
+        case acceptedAt = "accepted_at"
+        case closedAt = "closed_at"
+        case disclosedAt = "disclosed_at"
+    }
+}
+
+/// What a citizen sees of their own case: its progress, the unit handling it and its reply.
+/// Nothing personal, not even their own name: the page is behind four digits only.
+public struct PublicProgress: Codable, Sendable, Equatable {
+    public struct Reply: Codable, Sendable, Equatable {
+        public var unit: String
+        public var outcome: ReplyOutcome
+        public var text: String
+        public var repliedAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case unit, outcome, text
+            case repliedAt = "replied_at"
+        }
+    }
+
+    public var number: String
+    public var status: CaseStatus
+    public var closure: Closure?
+    public var category: String
+    public var acceptedAt: Date
+    public var leadUnit: String?
+    public var replyDue: Date?
+    public var reply: Reply?
+    public var closedAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case number, status, closure, category, reply
+        case acceptedAt = "accepted_at"
+        case leadUnit = "lead_unit"
+        case replyDue = "reply_due"
+        case closedAt = "closed_at"
+    }
+}
+
+/// The public side of the hotline (DOMAIN §12): disclosed cases and a citizen's own progress.
+public enum PublicRecord {
+    public struct DisclosureRequest: Decodable, Sendable {
+        public var summary: String
+    }
+
+    public static func disclose(
+        _ number: String, _ input: @autoclosure () throws -> DisclosureRequest, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try staff.require(.dispatcher)
+        var checker = FieldChecker()
+        let summary = checker.text(try input().summary, field: "summary", max: 2000, multiline: true)
+        try checker.check()
+        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        try Handling.require(handle, in: [.closed], to: "disclose")
+        guard try await connection.row("""
+            INSERT INTO disclosures (case_id, summary, disclosed_at, disclosed_by)
+            VALUES (\(handle.id), \(summary!), \(now), \(staff.id))
+            ON CONFLICT (case_id) DO NOTHING RETURNING case_id
+            """, logger: logger) != nil else {
+            throw HotlineError(.conflict, code: "already_disclosed", "this case is already disclosed")
+        }
+        try await Timeline.record(caseId: handle.id, kind: .disclosed, by: staff, at: now, on: connection, logger: logger)
+    }
+
+    public static func disclosures(
+        limit: Int, cursor: String?, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Page<Disclosure> {
+        guard (1...100).contains(limit) else { throw HotlineError.validation(field: "limit", "must be between 1 and 100") }
+        let offset = try cursor.map { Int(try Cursor.decode($0)) - 1 } ?? 0
+        let rows = try await connection.rows("""
+            SELECT c.number, k.name AS category, r.name AS region, l.name AS lead_unit, d.summary, p.outcome,
+                   c.accepted_at, c.closed_at, d.disclosed_at
+            FROM disclosures d
+            JOIN cases c ON c.id = d.case_id
+            JOIN categories k ON k.code = c.category
+            LEFT JOIN units r ON r.code = c.region
+            LEFT JOIN replies p ON p.id = c.reply_id
+            LEFT JOIN units l ON l.code = p.unit_code
+            ORDER BY d.disclosed_at DESC, d.case_id DESC
+            OFFSET \(offset) LIMIT \(limit + 1)
+            """, logger: logger)
+        let items = try rows.prefix(limit).map { row in
+            Disclosure(
+                number: try row.value("number"), category: try row.value("category"), region: try row.value("region"),
+                leadUnit: try row.value("lead_unit"), summary: try row.value("summary"),
+                outcome: (try row.value("outcome", as: String?.self)).flatMap(ReplyOutcome.init(rawValue:)),
+                acceptedAt: try row.value("accepted_at"), closedAt: try row.value("closed_at"),
+                disclosedAt: try row.value("disclosed_at")
+            )
+        }
+        return Page(items: items, nextCursor: rows.count > limit ? Cursor.encode(Int64(offset + limit + 1)) : nil)
+    }
+
+    /// A citizen's own case, by its number and the last four digits of the phone they gave.
+    /// One query answers both halves, and a wrong pair is answered exactly as an unknown number,
+    /// so the lookup cannot be used to learn which numbers exist.
+    public static func progress(
+        _ number: String, phoneLastFour: String?, on connection: PostgresConnection, logger: Logger
+    ) async throws -> PublicProgress {
+        let unknown = HotlineError(.notFound, code: "not_found", "no case matches this number and phone")
+        guard let digits = phoneLastFour, digits.utf8.count == 4, digits.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+              number.utf8.count == 14, number.utf8.allSatisfy({ (0x30...0x39).contains($0) })
+        else { throw unknown }
+        guard let row = try await connection.row("""
+            SELECT c.number, c.status, c.closure, k.name AS category, c.accepted_at, c.closed_at,
+                   lead.name AS lead_unit,
+                   (SELECT d.due_at FROM deadlines d JOIN assignments a ON a.id = d.assignment_id
+                     WHERE a.case_id = coalesce(c.merged_into, c.id) AND a.role = 'lead' AND d.step = 'reply'
+                     ORDER BY d.id DESC LIMIT 1) AS reply_due,
+                   ru.name AS reply_unit, p.outcome, p.text, p.replied_at
+            FROM cases c
+            JOIN case_contacts contact ON contact.case_id = c.id
+            JOIN categories k ON k.code = c.category
+            LEFT JOIN LATERAL (
+                SELECT u.name FROM assignments a JOIN units u ON u.code = a.unit_code
+                WHERE a.case_id = coalesce(c.merged_into, c.id) AND a.role = 'lead' AND a.status IN ('dispatched', 'signed', 'replied')
+                LIMIT 1
+            ) lead ON true
+            LEFT JOIN replies p ON p.id = c.reply_id
+            LEFT JOIN units ru ON ru.code = p.unit_code
+            WHERE c.number = \(number) AND right(contact.phone, 4) = \(digits)
+            """, logger: logger) else { throw unknown }
+        let replyText: String? = try row.value("text")
+        return PublicProgress(
+            number: try row.value("number"),
+            status: CaseStatus(rawValue: try row.value("status"))!,
+            closure: (try row.value("closure", as: String?.self)).flatMap(Closure.init(rawValue:)),
+            category: try row.value("category"),
+            acceptedAt: try row.value("accepted_at"),
+            leadUnit: try row.value("lead_unit"),
+            replyDue: try row.value("reply_due"),
+            reply: try replyText.map { text in
+                PublicProgress.Reply(unit: try row.value("reply_unit"), outcome: ReplyOutcome(rawValue: try row.value("outcome"))!,
+                                     text: text, repliedAt: try row.value("replied_at"))
+            },
+            closedAt: try row.value("closed_at")
+        )
+    }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A deadline that is close or past: its card (DOMAIN §7).
+public struct Warning: Codable, Sendable, Equatable {
+    public var number: String
+    public var subject: String
+    public var urgency: Urgency
+    public var unit: String
+    public var step: DeadlineStep
+    public var dueAt: Date
+    public var card: Card
+    public var urgings: Int
+
+    enum CodingKeys: String, CodingKey {
+        case number, subject, urgency, unit, step, card, urgings
+        case dueAt = "due_at"
+    }
+}
+
+/// A line of the leadership's escalation list.
+public struct Escalation: Codable, Sendable, Equatable {
+    public var number: String
+    public var subject: String
+    public var unit: String
+    public var unitName: String
+    public var step: DeadlineStep
+    public var dueAt: Date
+    public var escalatedAt: Date
+    public var manual: Bool
+    public var reason: String?
+    public var urgings: Int
+    /// Working days past the deadline, to now or to when the late step was done.
+    public var workingDaysOverdue: Int
+    /// Whether the late step has been done since.
+    public var stepDone: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case number, subject, unit, step, manual, reason, urgings
+        case unitName = "unit_name"
+        case dueAt = "due_at"
+        case escalatedAt = "escalated_at"
+        case workingDaysOverdue = "working_days_overdue"
+        case stepDone = "step_done"
+    }
+}
+
+/// The supervisor's accountability list (监察问责): escalations in a period, and the units with
+/// repeated ones, for interviews (约谈) and referral.
+public struct Accountability: Codable, Sendable, Equatable {
+    public struct RepeatedUnit: Codable, Sendable, Equatable {
+        public var unit: String
+        public var name: String
+        public var escalations: Int
+    }
+
+    public var period: String
+    public var escalations: [Escalation]
+    public var units: [RepeatedUnit]
+}
+
+/// Cards, urgings by hand, escalations by hand, and the lists of supervision.
+public enum Supervision {
+    public static func warnings(
+        for staff: Staff, limit: Int, cursor: String?, at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Page<Warning> {
+        let unit: String?
+        switch staff.role {
+        case .operator, .dispatcher, .manager, .supervisor: unit = nil
+        case .handler: unit = staff.unit
+        case .admin: throw HotlineError.forbidden("supervision is the center's, the leadership's and the units' business")
+        }
+        guard (1...500).contains(limit) else { throw HotlineError.validation(field: "limit", "must be between 1 and 500") }
+        let offset = try cursor.map { Int(try Cursor.decode($0)) - 1 } ?? 0
+        let rows = try await connection.rows("""
+            SELECT c.number, c.subject, c.urgency, d.unit_code, d.step, d.due_at,
+                   (SELECT count(*) FROM urgings u WHERE u.deadline_id = d.id) AS urgings
+            FROM deadlines d JOIN cases c ON c.id = d.case_id
+            WHERE d.met_at IS NULL AND d.closed_at IS NULL AND d.step <> 'visit' AND d.warn_at <= \(now)
+              AND (\(unit)::text IS NULL OR d.unit_code = \(unit))
+            ORDER BY d.due_at, d.id
+            OFFSET \(offset) LIMIT \(limit + 1)
+            """, logger: logger)
+        let items = try rows.prefix(limit).map { row -> Warning in
+            let due: Date = try row.value("due_at")
+            return Warning(
+                number: try row.value("number"), subject: try row.value("subject"),
+                urgency: Urgency(rawValue: try row.value("urgency"))!, unit: try row.value("unit_code"),
+                step: DeadlineStep(rawValue: try row.value("step"))!, dueAt: due, card: now > due ? .red : .yellow,
+                urgings: try row.value("urgings")
+            )
+        }
+        return Page(items: items, nextCursor: rows.count > limit ? Cursor.encode(Int64(offset + limit + 1)) : nil)
+    }
+
+    public struct Note: Decodable, Sendable {
+        public var note: String?
+    }
+
+    public struct Reason: Decodable, Sendable {
+        public var reason: String
+    }
+
+    /// A dispatcher's own urging of the case's most pressing open step. It does not move the
+    /// ladder: only doing the step ends that.
+    public static func urge(
+        _ number: String, _ input: @autoclosure () throws -> Note, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try staff.require(.dispatcher)
+        var checker = FieldChecker()
+        let note = checker.text(try input().note, field: "note", max: 1000, required: false, multiline: true)
+        try checker.check()
+        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let target = try await pressingDeadline(of: handle, on: connection, logger: logger)
+        try await connection.execute("""
+            INSERT INTO urgings (case_id, deadline_id, unit_code, urged_at, urged_by, note)
+            VALUES (\(handle.id), \(target.id), \(target.unit), \(now), \(staff.id), \(note))
+            """, logger: logger)
+        try await Timeline.record(caseId: handle.id, kind: .urged, by: staff, at: now, unit: target.unit, details: [
+            "step": .string(target.step), "due": .string(Timestamp.format(target.due)), "note": JSONValue(note),
+        ], on: connection, logger: logger)
+    }
+
+    /// A dispatcher's own escalation of the case's most pressing open step; once per deadline,
+    /// whether by hand or by the sweep.
+    public static func escalate(
+        _ number: String, _ input: @autoclosure () throws -> Reason, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try staff.require(.dispatcher)
+        let reason = try Handling.reason(try input().reason)
+        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let target = try await pressingDeadline(of: handle, on: connection, logger: logger)
+        guard try await connection.row("""
+            INSERT INTO escalations (case_id, deadline_id, unit_code, escalated_at, escalated_by, reason)
+            VALUES (\(handle.id), \(target.id), \(target.unit), \(now), \(staff.id), \(reason))
+            ON CONFLICT (deadline_id) DO NOTHING RETURNING id
+            """, logger: logger) != nil else {
+            throw HotlineError(.conflict, code: "already_escalated", "this step of the case is already escalated")
+        }
+        try await Timeline.record(caseId: handle.id, kind: .escalated, by: staff, at: now, unit: target.unit, details: [
+            "step": .string(target.step), "due": .string(Timestamp.format(target.due)), "reason": .string(reason),
+        ], on: connection, logger: logger)
+    }
+
+    struct Target {
+        let id: Int64
+        let unit: String
+        let step: String
+        let due: Date
+    }
+
+    /// The open step of a unit that is due first.
+    static func pressingDeadline(of handle: CaseHandle, on connection: PostgresConnection, logger: Logger) async throws -> Target {
+        guard let row = try await connection.row("""
+            SELECT id, unit_code, step, due_at FROM deadlines
+            WHERE case_id = \(handle.id) AND met_at IS NULL AND closed_at IS NULL AND step <> 'visit'
+            ORDER BY due_at, id LIMIT 1
+            """, logger: logger) else {
+            throw HotlineError(.conflict, code: "invalid_transition", "no unit owes this case a step at the moment")
+        }
+        return Target(id: try row.value("id"), unit: try row.value("unit_code"), step: try row.value("step"), due: try row.value("due_at"))
+    }
+
+    public static func escalations(
+        for staff: Staff, from: Date? = nil, to: Date? = nil, openOnly: Bool = false, at now: Date,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> [Escalation] {
+        try staff.require(.operator, .dispatcher, .manager, .supervisor)
+        let calendar = try await CalendarStore.load(on: connection, logger: logger)
+        return try await connection.rows("""
+            SELECT c.number, c.subject, e.unit_code, u.name AS unit_name, d.step, d.due_at, d.met_at,
+                   e.escalated_at, e.escalated_by IS NOT NULL AS manual, e.reason,
+                   (SELECT count(*) FROM urgings g WHERE g.deadline_id = d.id) AS urgings
+            FROM escalations e
+            JOIN deadlines d ON d.id = e.deadline_id
+            JOIN cases c ON c.id = e.case_id
+            JOIN units u ON u.code = e.unit_code
+            WHERE (\(from)::timestamptz IS NULL OR e.escalated_at >= \(from))
+              AND (\(to)::timestamptz IS NULL OR e.escalated_at < \(to))
+              AND (NOT \(openOnly) OR (d.met_at IS NULL AND d.closed_at IS NULL))
+            ORDER BY e.escalated_at DESC, e.id DESC
+            """, logger: logger).map { row in
+            let due: Date = try row.value("due_at")
+            let met: Date? = try row.value("met_at")
+            return Escalation(
+                number: try row.value("number"), subject: try row.value("subject"), unit: try row.value("unit_code"),
+                unitName: try row.value("unit_name"), step: DeadlineStep(rawValue: try row.value("step"))!, dueAt: due,
+                escalatedAt: try row.value("escalated_at"), manual: try row.value("manual"), reason: try row.value("reason"),
+                urgings: try row.value("urgings"), workingDaysOverdue: calendar.workingDays(after: due, through: met ?? now),
+                stepDone: met != nil
+            )
+        }
+    }
+
+    public static func accountability(
+        for staff: Staff, period: Period, at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Accountability {
+        try staff.require(.manager, .supervisor)
+        let escalations = try await escalations(for: staff, from: period.start, to: period.end, at: now, on: connection, logger: logger)
+        var counts: [String: (String, Int)] = [:]
+        for escalation in escalations {
+            counts[escalation.unit, default: (escalation.unitName, 0)].1 += 1
+        }
+        let repeated = counts.filter { $0.value.1 >= 2 }
+            .map { Accountability.RepeatedUnit(unit: $0.key, name: $0.value.0, escalations: $0.value.1) }
+            .sorted { ($0.escalations, $1.unit) > ($1.escalations, $0.unit) }
+        return Accountability(period: period.description, escalations: escalations, units: repeated)
+    }
+}
