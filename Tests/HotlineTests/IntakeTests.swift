@@ -40,9 +40,11 @@ import Testing
 
     @Test func aConsultationAnsweredDirectlyClosesAtOnce() async throws {
         try await withHotline { hotline in
+            let first = try await KnowledgeTests.publish(hotline, ["unit": "hrss", "title": "灵活就业人员参加职工养老保险", "body": "可通过爱山东APP办理参保登记。"])
+            let second = try await KnowledgeTests.publish(hotline, ["unit": "hrss", "title": "养老保险缴费基数", "body": "缴费基数在规定范围内自选。"])
             let body = json(CaseBodies.make(
                 type: "consultation", category: "social-security.pension", subject: "灵活就业人员如何缴纳养老保险",
-                directAnswer: ["text": "可通过爱山东APP办理灵活就业人员参保登记。", "article_ids": [12, 40]]
+                directAnswer: ["text": "可通过爱山东APP办理灵活就业人员参保登记。", "article_ids": [second, first]]
             ))
             let created = try await hotline.request(.post, "/api/v1/cases", as: "operator", body: body)
             #expect(created.status == .created, "\(created.text)")
@@ -51,7 +53,7 @@ import Testing
             #expect(object["closure"] as? String == "direct_answer")
             #expect(object["closed_at"] as? String == "2026-03-02T09:00:00+08:00")
             let answer = try #require(object["direct_answer"] as? [String: Any])
-            #expect(answer["article_ids"] as? [Int] == [12, 40])
+            #expect(answer["article_ids"] as? [Int] == [second, first])
             let number = try #require(object["number"] as? String)
             let timeline = try await hotline.request(.get, "/api/v1/cases/\(number)/timeline", as: "operator").items()
             let kinds = timeline.map { $0["kind"] as? String }

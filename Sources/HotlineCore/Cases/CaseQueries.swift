@@ -34,7 +34,8 @@ public enum CaseQueries {
         let row = try await connection.row("""
             SELECT c.number, c.status, c.closure, c.channel, c.case_type, c.urgency, c.category, c.subject, c.description,
                    c.address, c.region, c.latitude, c.longitude, c.accepted_at, c.closed_at, c.direct_answer,
-                   c.direct_answer_articles, c.transfer_service, c.reopen_count, c.approved_returns, c.exempt_reason,
+                   ARRAY(SELECT article_id FROM case_articles WHERE case_id = c.id ORDER BY position) AS articles,
+                   c.transfer_service, c.reopen_count, c.approved_returns, c.exempt_reason,
                    m.number AS master
             FROM cases c LEFT JOIN cases m ON m.id = c.merged_into
             WHERE c.id = \(handle.id)
@@ -127,7 +128,7 @@ public enum CaseQueries {
             description: try row.value("description"),
             location: location.isEmpty ? nil : location,
             citizen: try await citizen(handle, sight: sight, on: connection, logger: logger),
-            directAnswer: directAnswer.map { DirectAnswer(text: $0, articleIds: (try? row.value("direct_answer_articles")) ?? []) },
+            directAnswer: try directAnswer.map { DirectAnswer(text: $0, articleIds: try row.value("articles")) },
             transfer: transfer.flatMap(EmergencyService.init(rawValue:)).map { TransferView(service: $0, at: closedAt!) },
             acceptedAt: try row.value("accepted_at"),
             closedAt: closedAt,

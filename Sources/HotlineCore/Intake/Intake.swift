@@ -17,6 +17,7 @@ public enum Intake {
         try staff.require(.operator, .dispatcher)
         let valid = try validate(input)
         try await checkReferences(valid, on: connection, logger: logger)
+        let cited = try await KnowledgeBase.citable(valid.directAnswer?.articleIds ?? [], at: now, on: connection, logger: logger)
 
         let day = LocalDate(now)
         let sequence = try await connection.row("""
@@ -31,14 +32,14 @@ public enum Intake {
         let row = try await connection.row("""
             INSERT INTO cases (number, channel, case_type, urgency, category, subject, description,
                                address, region, latitude, longitude, anonymous, confidential, contact_consent,
-                               status, closure, accepted_at, accepted_by, closed_at, direct_answer, direct_answer_articles)
+                               status, closure, accepted_at, accepted_by, closed_at, direct_answer)
             VALUES (\(number), \(valid.channel.rawValue), \(valid.type.rawValue), \(valid.urgency.rawValue),
                     \(valid.category), \(valid.subject), \(valid.description),
                     \(valid.location?.address), \(valid.location?.region), \(valid.location?.latitude), \(valid.location?.longitude),
                     \(valid.citizen.anonymous), \(valid.citizen.confidential), \(valid.citizen.contactConsent),
                     \(answered ? CaseStatus.closed.rawValue : CaseStatus.accepted.rawValue),
                     \(answered ? Closure.directAnswer.rawValue : nil), \(now), \(staff.id), \(answered ? now : nil),
-                    \(valid.directAnswer?.text), \(valid.directAnswer?.articleIds ?? []))
+                    \(valid.directAnswer?.text))
             RETURNING id
             """, logger: logger)!
         let id: Int64 = try row.value("id")
@@ -52,6 +53,12 @@ public enum Intake {
             "urgency": .string(valid.urgency.rawValue), "category": .string(valid.category),
         ], on: connection, logger: logger)
         if let answer = valid.directAnswer {
+            for (position, article) in answer.articleIds.enumerated() {
+                try await connection.execute("""
+                    INSERT INTO case_articles (case_id, article_id, version, position)
+                    VALUES (\(id), \(article), \(cited[article]!), \(Int16(position)))
+                    """, logger: logger)
+            }
             try await Timeline.record(caseId: id, kind: .answeredDirectly, by: staff, at: now, details: [
                 "article_ids": .array(answer.articleIds.map { JSONValue($0) }),
             ], on: connection, logger: logger)

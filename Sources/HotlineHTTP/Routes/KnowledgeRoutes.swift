@@ -1,0 +1,88 @@
+import Foundation
+import HotlineCore
+import Hummingbird
+
+/// The knowledge base (API.md, "Knowledge base"; DOMAIN §8).
+struct KnowledgeRoutes {
+    let services: AppServices
+
+    func register(on api: RouterGroup<HotlineRequestContext>) {
+        let database = services.database
+        let clock = services.clock
+        let mutation = services.mutation
+
+        api.get("knowledge/search") { request, context in
+            _ = try context.signedIn()
+            let q = request.query("q") ?? ""
+            let limit = try request.query("limit", in: 1...50) ?? 10
+            let now = clock.now()
+            let hits = try await database.read(logger: context.logger) {
+                try await KnowledgeBase.search(q, limit: limit, at: now, on: $0, logger: context.logger)
+            }
+            return try JSONCoding.response(Page(items: hits, nextCursor: nil))
+        }
+        api.get("knowledge/stale") { _, context in
+            let staff = try context.signedIn()
+            let now = clock.now()
+            let items = try await database.read(logger: context.logger) {
+                try await KnowledgeBase.stale(for: staff, at: now, on: $0, logger: context.logger)
+            }
+            return try JSONCoding.response(Page(items: items, nextCursor: nil))
+        }
+        api.get("knowledge") { request, context in
+            let staff = try context.signedIn()
+            var filter = KnowledgeBase.ListFilter()
+            filter.status = try request.query("status").map { try ArticleStatus.parse($0, field: "status") }
+            var checker = FieldChecker()
+            filter.unit = checker.text(request.query("unit"), field: "unit", max: 64, required: false)
+            filter.category = checker.text(request.query("category"), field: "category", max: 64, required: false)
+            try checker.check()
+            filter.limit = try request.query("limit", in: 1...500) ?? 50
+            filter.cursor = request.query("cursor")
+            return try JSONCoding.response(try await database.read(logger: context.logger) {
+                try await KnowledgeBase.list(filter, for: staff, on: $0, logger: context.logger)
+            })
+        }
+        api.post("knowledge") { request, context in
+            try await mutation.run(request, context: context, status: .created) { work in
+                try await KnowledgeBase.create(try work.body.decode(ArticleInput.self), by: work.staff, at: work.now,
+                                               on: work.connection, logger: work.logger)
+            }
+        }
+        api.get("knowledge/:id") { _, context in
+            let staff = try context.signedIn()
+            let id = try Self.id(context)
+            return try JSONCoding.response(try await database.read(logger: context.logger) {
+                try await KnowledgeBase.get(id, for: staff, on: $0, logger: context.logger)
+            })
+        }
+        api.get("knowledge/:id/versions") { _, context in
+            let staff = try context.signedIn()
+            let id = try Self.id(context)
+            let versions = try await database.read(logger: context.logger) {
+                try await KnowledgeBase.versions(id, for: staff, on: $0, logger: context.logger)
+            }
+            return try JSONCoding.response(Page(items: versions, nextCursor: nil))
+        }
+        api.patch("knowledge/:id") { request, context in
+            let id = try Self.id(context)
+            return try await mutation.run(request, context: context) { work in
+                try await KnowledgeBase.update(id, try work.body.decode(ArticleInput.self), by: work.staff, at: work.now,
+                                               on: work.connection, logger: work.logger)
+            }
+        }
+        for (path, status) in [("publish", ArticleStatus.published), ("withdraw", .withdrawn)] {
+            api.post("knowledge/:id/\(path)") { request, context in
+                let id = try Self.id(context)
+                return try await mutation.run(request, context: context) { work in
+                    try await KnowledgeBase.setStatus(id, to: status, by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+                }
+            }
+        }
+    }
+
+    static func id(_ context: HotlineRequestContext) throws -> Int64 {
+        guard let id = Int64(try context.parameters.require("id")), id > 0 else { throw HotlineError.notFound("article") }
+        return id
+    }
+}
