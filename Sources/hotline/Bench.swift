@@ -8,7 +8,7 @@ import PostgresNIO
 /// (`scripts/bench` makes one) and fill it with generated rows through the real tables.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks that print figures (see scripts/bench).", subcommands: [SweepBench.self]
+        abstract: "Benchmarks that print figures (see scripts/bench).", subcommands: [SweepBench.self, SearchBench.self]
     )
 }
 
@@ -115,6 +115,123 @@ struct SweepBench: AsyncParsableCommand {
         }
         try await database.read(logger: logger) { connection in
             try await connection.query("ANALYZE", logger: logger)
+        }
+    }
+}
+
+struct SearchBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Generate knowledge articles from a corpus and time searches over them."
+    )
+
+    struct Corpus: Decodable {
+        struct Article: Decodable {
+            let unit, category, title, body: String
+            let keywords: [String]
+        }
+        struct Query: Decodable {
+            let q: String
+        }
+        let articles: [Article]
+        let queries: [Query]
+    }
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Articles to generate") var articles = 100_000
+    @Option(help: "Searches to time") var queries = 1_000
+    @Option(help: "The corpus the articles are made from") var corpus = "Tests/HotlineTests/Fixtures/knowledge.json"
+
+    func run() async throws {
+        let logger = {
+            var logger = makeLogger("hotline.bench")
+            logger.logLevel = .warning
+            return logger
+        }()
+        let corpus = try JSONDecoder().decode(Corpus.self, from: Data(contentsOf: URL(fileURLWithPath: self.corpus)))
+        let migrator = try database.migrator()
+        let (count, searches) = (articles, queries)
+        try await database.withDatabase(logger: logger) { client in
+            try await migrator.migrate(client: client, logger: logger)
+            let db = Database(client: client)
+            let existing = try await db.read(logger: logger) { connection in
+                try await connection.query("SELECT count(*) FROM knowledge_articles", logger: logger).collect().first!.decode(Int.self)
+            }
+            if existing == 0 {
+                print("generating \(count) articles…")
+                let started = ContinuousClock.now
+                try await Self.generate(count, from: corpus, database: db, logger: logger)
+                print("generated in \(ContinuousClock.now - started)")
+            }
+            // The fixture's questions, then two-character pieces of titles, as operators type them.
+            var questions = corpus.queries.map(\.q)
+            var generator = SystemRandomNumberGenerator()
+            while questions.count < searches {
+                let title = Array(corpus.articles.randomElement(using: &generator)!.title.filter { $0.unicodeScalars.first!.properties.isIdeographic })
+                guard title.count >= 2 else { continue }
+                let start = Int.random(in: 0..<(title.count - 1), using: &generator)
+                questions.append(String(title[start...start + 1]))
+            }
+            var timings: [Double] = []
+            let now = Date()
+            for question in questions.prefix(searches) {
+                let started = ContinuousClock.now
+                _ = try await db.read(logger: logger) { connection in
+                    try await KnowledgeBase.search(question, limit: 10, at: now, on: connection, logger: logger)
+                }
+                let elapsed = ContinuousClock.now - started
+                timings.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+            }
+            timings.sort()
+            func percentile(_ p: Double) -> Double { timings[min(timings.count - 1, Int(Double(timings.count) * p))] }
+            print(String(format: "search over %d articles, %d questions: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms",
+                         count, timings.count, percentile(0.50), percentile(0.95), percentile(0.99), timings.last ?? 0))
+        }
+    }
+
+    /// Articles made from the corpus: each a corpus article placed in a district or town, with a
+    /// passage of another one, so that the vocabulary (and its common pieces) is the real one.
+    static func generate(_ count: Int, from corpus: Corpus, database: Database, logger: Logger) async throws {
+        try await database.transaction(logger: logger) { connection in
+            try await DemoOrganisation.install(on: connection, logger: logger)
+            try await connection.query("""
+                INSERT INTO users (name, role) SELECT 'bench', 'admin' WHERE NOT EXISTS (SELECT 1 FROM users WHERE name = 'bench')
+                """, logger: logger)
+        }
+        let places = DemoOrganisation.units.filter { $0.group.isArea }.map(\.name)
+        let batch = 2_000
+        var made = 0
+        while made < count {
+            let size = min(batch, count - made)
+            var units: [String] = [], categories: [String] = [], titles: [String] = [], bodies: [String] = []
+            var keywords: [String] = [], vectors: [String] = []
+            for i in made..<(made + size) {
+                let base = corpus.articles[i % corpus.articles.count]
+                let other = corpus.articles[(i * 7 + 3) % corpus.articles.count]
+                let place = places[(i / corpus.articles.count) % places.count]
+                let title = "\(place)\(base.title)"
+                let body = "\(base.body)\(other.body.prefix(60))。本条适用于\(place)，文号\(i)。"
+                units.append(base.unit)
+                categories.append(base.category)
+                titles.append(title)
+                bodies.append(body)
+                keywords.append(base.keywords.joined(separator: "|"))
+                vectors.append(ChineseText.vector([(title, "A"), (base.keywords.joined(separator: " "), "B"), (body, "C")]))
+            }
+            try await database.transaction(logger: logger) { connection in
+                try await connection.query("""
+                    INSERT INTO knowledge_articles (unit_code, category, status, version, title, body, keywords,
+                                                    created_at, updated_at, updated_by, search)
+                    SELECT u, c, 'published', 1, t, b, string_to_array(k, '|'), now(), now(),
+                           (SELECT id FROM users WHERE name = 'bench'), v::tsvector
+                    FROM unnest(\(units), \(categories), \(titles), \(bodies), \(keywords), \(vectors)) AS x (u, c, t, b, k, v)
+                    """, logger: logger)
+            }
+            made += size
+            if made % 20_000 == 0 || made == count { print("  \(made) / \(count)") }
+        }
+        try await database.read(logger: logger) { connection in
+            try await connection.query("ANALYZE knowledge_articles", logger: logger)
         }
     }
 }
