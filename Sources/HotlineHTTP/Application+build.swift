@@ -102,6 +102,7 @@ func buildRouter(_ services: AppServices) -> Router<HotlineRequestContext> {
     HandlingRoutes(services: services).register(on: api)
     SupervisionRoutes(services: services).register(on: api)
     KnowledgeRoutes(services: services).register(on: api)
+    AppraisalRoutes(services: services).register(on: api)
     if let clock = services.configuration.testClock {
         TestClockRoutes(services: services, clock: clock).register(on: api)
     }

@@ -123,6 +123,7 @@ public enum Dispatch {
                                                  limit: limits[.sign]!, calendar: calendar, on: connection, logger: logger)
         let reply = try await DeadlineLedger.open(caseId: handle.id, assignmentId: lead, unit: team.lead, step: .reply, start: now,
                                                   limit: limits[.reply]!, calendar: calendar, on: connection, logger: logger)
+        var opinionDue: Date?
         for unit in team.assists {
             let assist = try await connection.row("""
                 INSERT INTO assignments (case_id, unit_code, role, status, dispatched_at, round)
@@ -132,9 +133,9 @@ public enum Dispatch {
             try await DeadlineLedger.open(caseId: handle.id, assignmentId: assist, unit: unit, step: .sign, start: now,
                                           limit: limits[.sign]!, calendar: calendar, on: connection, logger: logger)
             // An opinion is never due after the lead's reply.
-            try await DeadlineLedger.open(caseId: handle.id, assignmentId: assist, unit: unit, step: .opinion, start: now,
-                                          limit: limits[.opinion]!, cap: reply.due.at, calendar: calendar,
-                                          on: connection, logger: logger)
+            opinionDue = try await DeadlineLedger.open(caseId: handle.id, assignmentId: assist, unit: unit, step: .opinion, start: now,
+                                                       limit: limits[.opinion]!, cap: reply.due.at, calendar: calendar,
+                                                       on: connection, logger: logger).due.at
         }
         try await connection.execute("""
             UPDATE cases SET status = 'dispatched', dispatch_round = \(round), status_before_return = NULL
@@ -144,7 +145,7 @@ public enum Dispatch {
             "round": .number(Double(round)), "lead_unit": .string(team.lead),
             "assist_units": .array(team.assists.map { .string($0) }), "designated": .bool(designated),
             "sign_due": .string(Timestamp.format(sign.due.at)), "reply_due": .string(Timestamp.format(reply.due.at)),
-            "note": JSONValue(note),
+            "opinion_due": JSONValue(opinionDue.map(Timestamp.format)), "note": JSONValue(note),
         ], on: connection, logger: logger)
         logger.info("case dispatched", metadata: ["case": "\(handle.number)", "lead": "\(team.lead)", "round": "\(round)"])
     }

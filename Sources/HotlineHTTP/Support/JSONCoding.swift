@@ -2,30 +2,10 @@ import Foundation
 import HotlineCore
 import Hummingbird
 
-/// JSON as the API writes and reads it: snake_case keys (declared on each type), times in
-/// RFC 3339 with +08:00.
+/// JSON as the API writes and reads it (see `APIJSON`), and responses made of it.
 enum JSONCoding {
-    static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Timestamp.format(date))
-        }
-        return encoder
-    }
-
-    static var decoder: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            guard let date = Timestamp.parse(try container.decode(String.self)) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be an RFC 3339 time")
-            }
-            return date
-        }
-        return decoder
-    }
+    static var encoder: JSONEncoder { APIJSON.encoder }
+    static var decoder: JSONDecoder { APIJSON.decoder }
 
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let data = try encoder.encode(value)

@@ -1,0 +1,239 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A rate with what it is made of; `rate` is nil ("no data") on an empty base.
+public struct Indicator: Codable, Sendable, Equatable {
+    public var numerator: Int
+    public var denominator: Int
+
+    public var rate: Double? {
+        denominator == 0 ? nil : (Double(numerator) / Double(denominator) * 10_000).rounded() / 10_000
+    }
+
+    public init(numerator: Int = 0, denominator: Int = 0) {
+        self.numerator = numerator
+        self.denominator = denominator
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(numerator: try c.decode(Int.self, forKey: .numerator), denominator: try c.decode(Int.self, forKey: .denominator))
+    }
+
+    static func + (lhs: Indicator, rhs: Indicator) -> Indicator {
+        Indicator(numerator: lhs.numerator + rhs.numerator, denominator: lhs.denominator + rhs.denominator)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(numerator, forKey: .numerator)
+        try c.encode(denominator, forKey: .denominator)
+        try c.encode(rate, forKey: .rate)
+    }
+
+    enum CodingKeys: String, CodingKey { case numerator, denominator, rate }
+}
+
+public struct Indicators: Codable, Sendable, Equatable {
+    public var onTimeSign = Indicator()
+    public var onTimeReply = Indicator()
+    public var satisfaction = Indicator()
+    public var resolution = Indicator()
+    public var reopen = Indicator()
+
+    enum CodingKeys: String, CodingKey {
+        case satisfaction, resolution, reopen
+        case onTimeSign = "on_time_sign"
+        case onTimeReply = "on_time_reply"
+    }
+}
+
+/// A unit's line of the report.
+public struct UnitAppraisal: Codable, Sendable, Equatable {
+    public var unit: String
+    public var name: String
+    public var group: UnitGroup
+    public var rank: Int
+    public var score: Double
+    public var indicators: Indicators
+    public var unreasonableReturns: Int
+    public var escalations: Int
+    public var overdue: Int
+
+    enum CodingKeys: String, CodingKey {
+        case unit, name, group, rank, score, indicators, escalations, overdue
+        case unreasonableReturns = "unreasonable_returns"
+    }
+}
+
+/// The weights of the composite score (DOMAIN §9), editable by a manager.
+public struct AppraisalWeights: Codable, Sendable, Equatable {
+    public var onTimeSign: Double
+    public var onTimeReply: Double
+    public var resolution: Double
+    public var satisfaction: Double
+    /// Points off per unreasonable return and per escalation.
+    public var unreasonableReturn: Double
+    public var escalation: Double
+
+    enum CodingKeys: String, CodingKey {
+        case resolution, satisfaction, escalation
+        case onTimeSign = "on_time_sign"
+        case onTimeReply = "on_time_reply"
+        case unreasonableReturn = "unreasonable_return"
+    }
+}
+
+/// 月度和年度考评 (DOMAIN §9; seed art. 82 (三)). Computed live from the record; a manager
+/// publishes a period, which freezes it as a revision.
+public struct AppraisalReport: Codable, Sendable, Equatable {
+    public var period: String
+    public var revision: Int?
+    public var publishedAt: Date?
+    public var reason: String?
+    public var generatedAt: Date
+    public var weights: AppraisalWeights
+    public var units: [UnitAppraisal]
+
+    enum CodingKeys: String, CodingKey {
+        case period, revision, reason, weights, units
+        case publishedAt = "published_at"
+        case generatedAt = "generated_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(period, forKey: .period)
+        try c.encode(revision, forKey: .revision)
+        try c.encodeIfPresent(publishedAt, forKey: .publishedAt)
+        try c.encodeIfPresent(reason, forKey: .reason)
+        try c.encode(generatedAt, forKey: .generatedAt)
+        try c.encode(weights, forKey: .weights)
+        try c.encode(units, forKey: .units)
+    }
+}
+
+public enum Appraisal {
+    public static func weights(on connection: PostgresConnection, logger: Logger) async throws -> AppraisalWeights {
+        let row = try await connection.row("""
+            SELECT on_time_sign::float8 AS s, on_time_reply::float8 AS r, resolution::float8 AS res,
+                   satisfaction::float8 AS sat, unreasonable_return::float8 AS ur, escalation::float8 AS esc
+            FROM appraisal_weights
+            """, logger: logger)!
+        return AppraisalWeights(onTimeSign: try row.value("s"), onTimeReply: try row.value("r"), resolution: try row.value("res"),
+                                satisfaction: try row.value("sat"), unreasonableReturn: try row.value("ur"),
+                                escalation: try row.value("esc"))
+    }
+
+    public static func setWeights(
+        _ weights: AppraisalWeights, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> AppraisalWeights {
+        try staff.require(.manager)
+        var checker = FieldChecker()
+        let all = [("on_time_sign", weights.onTimeSign), ("on_time_reply", weights.onTimeReply),
+                   ("resolution", weights.resolution), ("satisfaction", weights.satisfaction),
+                   ("unreasonable_return", weights.unreasonableReturn), ("escalation", weights.escalation)]
+        for (field, value) in all where !(value.isFinite && value >= 0 && value <= 100) {
+            checker.fail(field, "must be between 0 and 100")
+        }
+        let sum = weights.onTimeSign + weights.onTimeReply + weights.resolution + weights.satisfaction
+        if abs(sum - 100) > 0.001 { checker.fail("weights", "on_time_sign, on_time_reply, resolution and satisfaction add up to 100") }
+        try checker.check()
+        try await connection.execute("""
+            UPDATE appraisal_weights SET on_time_sign = \(weights.onTimeSign), on_time_reply = \(weights.onTimeReply),
+                   resolution = \(weights.resolution), satisfaction = \(weights.satisfaction),
+                   unreasonable_return = \(weights.unreasonableReturn), escalation = \(weights.escalation), updated_at = \(now)
+            """, logger: logger)
+        return try await self.weights(on: connection, logger: logger)
+    }
+
+    /// The live report of a month or a year. A year sums its months' numerators and
+    /// denominators (it is not an average of monthly rates).
+    public static func compute(
+        _ period: Period, at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> AppraisalReport {
+        let months = period.month != nil ? [period]
+            : (1...12).map { Period(String(format: "%04d-%02d", period.year, $0))! }.filter { $0.start < now }
+        var totals: [String: Counts] = [:]
+        for month in months {
+            for (unit, counts) in try await AppraisalRecord.counts(month, at: now, on: connection, logger: logger) {
+                totals[unit, default: Counts()] += counts
+            }
+        }
+        let weights = try await self.weights(on: connection, logger: logger)
+        let units = try await connection.rows("""
+            SELECT code, name, unit_group, active FROM units ORDER BY code
+            """, logger: logger)
+        var lines: [UnitAppraisal] = []
+        for row in units {
+            let code: String = try row.value("code")
+            let counts = totals[code]
+            if counts == nil, !(try row.value("active", as: Bool.self)) { continue }
+            let c = counts ?? Counts()
+            lines.append(UnitAppraisal(
+                unit: code, name: try row.value("name"), group: UnitGroup(rawValue: try row.value("unit_group"))!,
+                rank: 0, score: score(c, weights), indicators: c.indicators,
+                unreasonableReturns: c.unreasonableReturns, escalations: c.escalations, overdue: c.overdue
+            ))
+        }
+        return AppraisalReport(period: period.description, revision: nil, publishedAt: nil, reason: nil, generatedAt: now,
+                               weights: weights, units: ranked(lines, volume: { totals[$0]?.indicators.onTimeSign.denominator ?? 0 }))
+    }
+
+    /// Out of 100: each rate times its weight (an empty base gives the full weight), less the
+    /// penalties, never below 0.
+    static func score(_ counts: Counts, _ weights: AppraisalWeights) -> Double {
+        let i = counts.indicators
+        func share(_ indicator: Indicator) -> Double {
+            indicator.denominator == 0 ? 1 : Double(indicator.numerator) / Double(indicator.denominator)
+        }
+        var score = weights.onTimeSign * share(i.onTimeSign) + weights.onTimeReply * share(i.onTimeReply)
+            + weights.resolution * share(i.resolution) + weights.satisfaction * share(i.satisfaction)
+        score -= weights.unreasonableReturn * Double(counts.unreasonableReturns) + weights.escalation * Double(counts.escalations)
+        return (max(score, 0) * 100).rounded() / 100
+    }
+
+    /// Ranks within each group: by score; ties go to the higher satisfaction rate, then the
+    /// larger volume; units equal on all three share a rank.
+    static func ranked(_ lines: [UnitAppraisal], volume: (String) -> Int) -> [UnitAppraisal] {
+        func key(_ line: UnitAppraisal) -> (Double, Double, Int) {
+            (line.score, line.indicators.satisfaction.rate ?? -1, volume(line.unit))
+        }
+        var out: [UnitAppraisal] = []
+        for group in UnitGroup.allCases {
+            let members = lines.filter { $0.group == group }.sorted { a, b in
+                let (ka, kb) = (key(a), key(b))
+                return ka != kb ? ka > kb : a.unit < b.unit
+            }
+            for (index, var line) in members.enumerated() {
+                if index > 0, key(members[index - 1]) == key(line) {
+                    line.rank = out.last!.rank
+                } else {
+                    line.rank = index + 1
+                }
+                out.append(line)
+            }
+        }
+        return out
+    }
+}
+
+/// What the record says of one unit in one month.
+struct Counts: Equatable {
+    var indicators = Indicators()
+    var unreasonableReturns = 0
+    var escalations = 0
+    var overdue = 0
+
+    static func += (lhs: inout Counts, rhs: Counts) {
+        lhs.indicators.onTimeSign = lhs.indicators.onTimeSign + rhs.indicators.onTimeSign
+        lhs.indicators.onTimeReply = lhs.indicators.onTimeReply + rhs.indicators.onTimeReply
+        lhs.indicators.satisfaction = lhs.indicators.satisfaction + rhs.indicators.satisfaction
+        lhs.indicators.resolution = lhs.indicators.resolution + rhs.indicators.resolution
+        lhs.indicators.reopen = lhs.indicators.reopen + rhs.indicators.reopen
+        lhs.unreasonableReturns += rhs.unreasonableReturns
+        lhs.escalations += rhs.escalations
+        lhs.overdue += rhs.overdue
+    }
+}

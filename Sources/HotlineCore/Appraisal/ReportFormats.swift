@@ -1,0 +1,137 @@
+import Foundation
+
+extension UnitGroup {
+    /// How the groups are named in the 通报.
+    public var chineseName: String {
+        switch self {
+        case .cityDepartment: "市直部门"
+        case .district: "县市区"
+        case .functionalZone: "功能区"
+        case .town: "乡镇街道"
+        case .enterprise: "公共服务企业"
+        }
+    }
+}
+
+/// The report as a spreadsheet and as a printable page.
+public enum ReportFormats {
+    static let csvHeader = [
+        "单位代码", "单位名称", "分组", "组内排名", "综合得分",
+        "及时签收数", "应签收数", "及时签收率(%)",
+        "按时办结数", "应办结数", "按时办结率(%)",
+        "满意数", "满意率基数", "满意率(%)",
+        "解决数", "解决率基数", "解决率(%)",
+        "重办数", "答复数", "重办率(%)",
+        "不合理退单", "升级督办", "超期工单",
+    ]
+
+    /// UTF-8 with a byte-order mark (so spreadsheet programs keep the Chinese intact), CRLF line
+    /// ends, one row per unit; each indicator as numerator, denominator and rate ("无数据" on an
+    /// empty base).
+    public static func csv(_ report: AppraisalReport) -> [UInt8] {
+        var lines = [csvHeader.map(csvField).joined(separator: ",")]
+        for line in report.units {
+            let i = line.indicators
+            var fields = [line.unit, line.name, line.group.chineseName, "\(line.rank)", format(line.score)]
+            for indicator in [i.onTimeSign, i.onTimeReply, i.satisfaction, i.resolution, i.reopen] {
+                fields += ["\(indicator.numerator)", "\(indicator.denominator)", percent(indicator.rate)]
+            }
+            fields += ["\(line.unreasonableReturns)", "\(line.escalations)", "\(line.overdue)"]
+            lines.append(fields.map(csvField).joined(separator: ","))
+        }
+        return [0xEF, 0xBB, 0xBF] + Array((lines.joined(separator: "\r\n") + "\r\n").utf8)
+    }
+
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    static func format(_ value: Double) -> String { String(format: "%.2f", value) }
+
+    static func percent(_ rate: Double?) -> String { rate.map { String(format: "%.2f", $0 * 100) } ?? "无数据" }
+
+    /// A printable A4 page: the ranking of each group as a table and a bar chart of its scores,
+    /// drawn as inline SVG. Self-contained: no scripts, fonts or images from anywhere.
+    public static func html(_ report: AppraisalReport, title: String) -> String {
+        var body = ""
+        for group in UnitGroup.allCases {
+            let lines = report.units.filter { $0.group == group }
+            guard !lines.isEmpty else { continue }
+            body += "<section><h2>\(escape(group.chineseName))</h2>\n"
+            body += chart(lines)
+            body += """
+                <table><thead><tr><th>排名</th><th>单位</th><th>得分</th><th>及时签收率</th><th>按时办结率</th>\
+                <th>满意率</th><th>解决率</th><th>重办率</th><th>不合理退单</th><th>升级督办</th><th>超期工单</th></tr></thead><tbody>
+
+                """
+            for line in lines {
+                let i = line.indicators
+                let cells = [
+                    "\(line.rank)", escape(line.name), format(line.score), cell(i.onTimeSign), cell(i.onTimeReply),
+                    cell(i.satisfaction), cell(i.resolution), cell(i.reopen),
+                    "\(line.unreasonableReturns)", "\(line.escalations)", "\(line.overdue)",
+                ]
+                body += "<tr>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>\n"
+            }
+            body += "</tbody></table></section>\n"
+        }
+        let status = report.revision.map { "第\($0)版，发布于\(Timestamp.format(report.publishedAt ?? report.generatedAt))" }
+            ?? "实时数据，生成于\(Timestamp.format(report.generatedAt))，未发布"
+        let w = report.weights
+        return """
+            <!DOCTYPE html>
+            <html lang="zh-CN"><head><meta charset="utf-8"><title>\(escape(title))</title>
+            <style>
+            @page { size: A4; margin: 15mm; }
+            body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei", sans-serif;
+                   font-size: 10pt; color: #111; max-width: 180mm; margin: 0 auto; }
+            h1 { font-size: 16pt; text-align: center; margin: 0 0 4pt; }
+            p.meta { text-align: center; color: #555; margin: 0 0 10pt; }
+            h2 { font-size: 12pt; border-bottom: 1px solid #999; margin: 14pt 0 6pt; }
+            section { break-inside: avoid; }
+            table { border-collapse: collapse; width: 100%; margin-top: 6pt; }
+            th, td { border: 1px solid #bbb; padding: 2pt 4pt; text-align: right; }
+            th:nth-child(2), td:nth-child(2) { text-align: left; }
+            th { background: #eee; }
+            svg { display: block; }
+            </style></head><body>
+            <h1>\(escape(title))</h1>
+            <p class="meta">\(escape(status))。权重：及时签收\(format(w.onTimeSign))，按时办结\(format(w.onTimeReply))，\
+            解决率\(format(w.resolution))，满意率\(format(w.satisfaction))；不合理退单每件扣\(format(w.unreasonableReturn))分，\
+            升级督办每件扣\(format(w.escalation))分。“—”为无数据（按满分计）。</p>
+            \(body)</body></html>
+
+            """
+    }
+
+    static func cell(_ indicator: Indicator) -> String {
+        indicator.rate.map { String(format: "%.1f%%", $0 * 100) } ?? "—"
+    }
+
+    /// A horizontal bar per unit, scores from 0 to 100.
+    static func chart(_ lines: [UnitAppraisal]) -> String {
+        let barHeight = 16, gap = 4, labelWidth = 170, barWidth = 440
+        let height = lines.count * (barHeight + gap) + gap
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(labelWidth + barWidth + 60)\" height=\"\(height)\" role=\"img\" aria-label=\"得分\">\n"
+        for (index, line) in lines.enumerated() {
+            let y = gap + index * (barHeight + gap)
+            let width = Int((line.score / 100 * Double(barWidth)).rounded())
+            svg += "<text x=\"\(labelWidth - 6)\" y=\"\(y + barHeight - 4)\" font-size=\"9pt\" text-anchor=\"end\">\(escape(line.name))</text>"
+            svg += "<rect x=\"\(labelWidth)\" y=\"\(y)\" width=\"\(width)\" height=\"\(barHeight)\" fill=\"#3b6ea5\"/>"
+            svg += "<text x=\"\(labelWidth + width + 4)\" y=\"\(y + barHeight - 4)\" font-size=\"9pt\">\(format(line.score))</text>\n"
+        }
+        return svg + "</svg>\n"
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    /// "泰安市12345热线2026年3月考评通报"
+    public static func title(_ period: Period) -> String {
+        let when = period.month.map { "\(period.year)年\($0)月" } ?? "\(period.year)年度"
+        return "12345政务服务便民热线\(when)考评通报"
+    }
+}

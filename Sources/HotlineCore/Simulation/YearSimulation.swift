@@ -1,0 +1,292 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A reproducible stream of random numbers (SplitMix64): the same seed, the same year.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &self) < p }
+}
+
+/// Generates a realistic stretch of a hotline's work through the service's own operations
+/// (intake, dispatch, signing, returns, extensions, opinions, replies, visits, reopening,
+/// exemption, withdrawal) with their own rules and deadlines: what a large 12345 hotline sees,
+/// about 47 % consultations (most answered on the spot), 30 % help, 15 % suggestions, the rest
+/// complaints and reports, with some lateness, returns, extensions, failed calls and reopens.
+public struct YearSimulation: Sendable {
+    public struct Progress: Sendable {
+        public let done: Int
+        public let total: Int
+        public let failed: Int
+        public let elapsed: Duration
+    }
+
+    public var cases: Int
+    public var from: Date
+    public var to: Date
+    public var seed: UInt64
+    /// Towns to add under the districts until the unit tree has about this many units.
+    public var units: Int
+
+    public init(cases: Int, from: Date, to: Date, seed: UInt64 = 12345, units: Int = 0) {
+        self.cases = cases
+        self.from = from
+        self.to = to
+        self.seed = seed
+        self.units = units
+    }
+
+    struct Cast {
+        let operatorStaff: Staff
+        let dispatcher: Staff
+        var handlers: [String: Staff]
+        let categories: [String]
+        let regions: [String]
+        let departments: [String]
+    }
+
+    /// Runs the simulation; returns how many cases could not be generated (a rule refused a
+    /// step), which should be none.
+    @discardableResult
+    public func run(
+        database: Database, logger: Logger, progress: (@Sendable (Progress) -> Void)? = nil
+    ) async throws -> Int {
+        var cast = try await prepare(database: database, logger: logger)
+        var random = SeededGenerator(state: seed)
+        let started = ContinuousClock.now
+        let span = to.timeIntervalSince(from)
+        // Acceptance times spread over the period, in order, during the center's day.
+        var times = (0..<cases).map { _ in Double.random(in: 0..<span, using: &random) }.sorted()
+        times = times.map { offset in
+            let instant = from.addingTimeInterval(offset)
+            let day = LocalDate(instant)
+            return day.startInstant.addingTimeInterval(8 * 3600 + Double.random(in: 0..<(12 * 3600), using: &random))
+                .wholeSecond.timeIntervalSince(from)
+        }
+        var failed = 0
+        for (index, offset) in times.enumerated() {
+            let start = from.addingTimeInterval(offset)
+            var caseRandom = SeededGenerator(state: seed &+ UInt64(index) &* 7919)
+            do {
+                try await database.transaction(logger: logger) { connection in
+                    try await simulateCase(start: start, cast: &cast, random: &caseRandom, on: connection, logger: logger)
+                }
+            } catch {
+                failed += 1
+                logger.warning("simulated case failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            if let progress, (index + 1) % 500 == 0 || index + 1 == cases {
+                progress(Progress(done: index + 1, total: cases, failed: failed, elapsed: ContinuousClock.now - started))
+            }
+        }
+        // Supervision as it would have run: a sweep at the end of every day of the period.
+        var day = LocalDate(from)
+        while day <= LocalDate(to) {
+            _ = try await UrgingLadder.sweep(database: database, at: day.endOfDayInstant.addingTimeInterval(1), logger: logger)
+            day = day.adding(days: 1)
+        }
+        return failed
+    }
+
+    func prepare(database: Database, logger: Logger) async throws -> Cast {
+        try await database.transaction(logger: logger) { connection in
+            try await DemoOrganisation.install(on: connection, logger: logger)
+            // Grow the tree with towns under the districts, as a city of ~300 units has.
+            let existing = try await connection.rows("SELECT count(*) AS n FROM units", logger: logger).first!.value("n", as: Int.self)
+            if units > existing {
+                let districts = DemoOrganisation.units.filter { $0.group == .district }.map(\.code)
+                for index in 0..<(units - existing) {
+                    let district = districts[index % districts.count]
+                    try await connection.execute("""
+                        INSERT INTO units (code, name, unit_group, parent) VALUES (\("\(district).town-\(index)"), \("模拟镇街\(index)"), 'town', \(district))
+                        ON CONFLICT (code) DO NOTHING
+                        """, logger: logger)
+                }
+            }
+            func user(_ name: String, _ role: Role, _ unit: String?) async throws -> Staff {
+                if let row = try await connection.row("SELECT id FROM users WHERE name = \(name)", logger: logger) {
+                    return Staff(id: try row.value("id"), role: role, unit: unit)
+                }
+                let created = try await Users.create(NewUser(name: name, role: role, unit: unit), on: connection, logger: logger)
+                return Staff(id: created.id, role: role, unit: unit)
+            }
+            var handlers: [String: Staff] = [:]
+            for row in try await connection.rows("SELECT code FROM units ORDER BY code", logger: logger) {
+                let code: String = try row.value("code")
+                handlers[code] = try await user("模拟承办人-\(code)", .handler, code)
+            }
+            let categories = try await connection.rows(
+                "SELECT code FROM categories c WHERE NOT EXISTS (SELECT 1 FROM categories k WHERE k.parent = c.code) ORDER BY code",
+                logger: logger
+            ).map { try $0.value("code", as: String.self) }
+            let regions = try await connection.rows(
+                "SELECT code FROM units WHERE unit_group IN ('district', 'functional_zone', 'town') ORDER BY code", logger: logger
+            ).map { try $0.value("code", as: String.self) }
+            return Cast(operatorStaff: try await user("模拟话务员", .operator, nil), dispatcher: try await user("模拟派单员", .dispatcher, nil),
+                        handlers: handlers, categories: categories, regions: regions,
+                        departments: DemoOrganisation.units.filter { $0.group == .cityDepartment }.map(\.code))
+        }
+    }
+
+    func simulateCase(
+        start: Date, cast: inout Cast, random: inout SeededGenerator, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        let roll = Double.random(in: 0..<1, using: &random)
+        let type: CaseType = roll < 0.47 ? .consultation : roll < 0.77 ? .help : roll < 0.92 ? .suggestion : roll < 0.96 ? .complaint : .report
+        let urgent = type == .help && random.chance(0.15)
+        let anonymous = random.chance(0.05)
+        let input = NewCase(
+            channel: [.phone, .phone, .phone, .web, .app, .wechat, .sms].randomElement(using: &random)!,
+            type: type, urgency: urgent ? .urgent : .normal,
+            category: cast.categories.randomElement(using: &random)!,
+            subject: "模拟工单", description: "市民来电反映的问题（模拟数据）。",
+            location: Location(address: "泰安市", region: cast.regions.randomElement(using: &random)!),
+            citizen: anonymous ? CitizenInput(anonymous: true)
+                : CitizenInput(name: "市民", phone: "138\(String(format: "%08d", Int.random(in: 0..<100_000_000, using: &random)))",
+                               confidential: random.chance(0.03), contactConsent: random.chance(0.6)),
+            directAnswer: type == .consultation && random.chance(0.95) ? DirectAnswer(text: "已按政策解答。") : nil
+        )
+        let accepted = try await Intake.accept(input, by: cast.operatorStaff, at: start, on: connection, logger: logger)
+        if input.directAnswer != nil { return }
+        let number = accepted.number
+        var now = start
+        func later(_ minimum: TimeInterval, _ maximum: TimeInterval) -> Date {
+            now = now.addingTimeInterval(Double.random(in: minimum...maximum, using: &random)).wholeSecond
+            return now
+        }
+        if random.chance(0.01) {
+            try await Withdrawal.withdraw(number, .init(reason: "市民撤回"), by: cast.operatorStaff, at: later(600, 7200),
+                                          on: connection, logger: logger)
+            return
+        }
+        // Dispatch along the category's routing, else to a department; sometimes with an assisting unit.
+        var assists: [String]? = nil
+        if random.chance(0.3) { assists = [cast.departments.randomElement(using: &random)!] }
+        var lead: String? = nil
+        if try await Dispatch.suggest(category: input.category, region: input.location?.region, on: connection, logger: logger) == nil {
+            lead = cast.departments.randomElement(using: &random)!
+        }
+        if let chosen = lead, assists?.contains(chosen) == true { assists = [] }
+        do {
+            try await Dispatch.dispatch(number, .init(leadUnit: lead, assistUnits: assists), by: cast.dispatcher,
+                                        at: later(300, 5400), on: connection, logger: logger)
+        } catch let error as HotlineError where error.fields.first?.field == "assist_units" {
+            try await Dispatch.dispatch(number, .init(leadUnit: lead, assistUnits: []), by: cast.dispatcher,
+                                        at: later(60, 120), on: connection, logger: logger)
+        }
+        let handle = try await CaseAccess.find(number, on: connection, logger: logger)!
+        let limits = try await Handling.limits(for: handle, on: connection, logger: logger)
+        let calendar = try await CalendarStore.load(on: connection, logger: logger)
+
+        // 退单: a few units ask to give the case back at once.
+        if random.chance(0.04), let current = try await Assignments.activeLead(caseId: handle.id, on: connection, logger: logger) {
+            let unitStaff = cast.handlers[current.unit]!
+            let requested = try await Returns.request(number, .init(reason: "非本单位职责", suggestedUnit: nil), by: unitStaff,
+                                                      at: later(600, 3600), on: connection, logger: logger)
+            if random.chance(0.6) {
+                let other = cast.departments.filter { $0 != current.unit }.randomElement(using: &random)!
+                try await Returns.approve(number, requestId: requested.id, .init(leadUnit: other, assistUnits: []),
+                                          by: cast.dispatcher, at: later(600, 7200), on: connection, logger: logger)
+            } else {
+                try await Returns.reject(number, requestId: requested.id, .init(reason: "属本单位职责"), by: cast.dispatcher,
+                                         at: later(600, 7200), on: connection, logger: logger)
+            }
+        }
+        let lead0 = try await Assignments.activeLead(caseId: handle.id, on: connection, logger: logger)!
+        let leadStaff = cast.handlers[lead0.unit]!
+        let dispatched = lead0.dispatchedAt
+        let signDue = calendar.adding(limits[.sign]!, to: dispatched).at
+        let replyDue = calendar.adding(limits[.reply]!, to: dispatched).at
+        // Signing: mostly in good time, sometimes late.
+        now = max(now, dispatched)
+        let signAt = random.chance(0.92)
+            ? min(dispatched.addingTimeInterval(signDue.timeIntervalSince(dispatched) * Double.random(in: 0.05...0.8, using: &random)), signDue)
+            : signDue.addingTimeInterval(Double.random(in: 3600...(2 * 86_400), using: &random))
+        now = max(now, signAt).wholeSecond
+        try await Signing.sign(number, by: leadStaff, at: now, on: connection, logger: logger)
+        // Assisting units sign and give their opinion.
+        for assist in try await Assignments.all(caseId: handle.id, on: connection, logger: logger)
+        where assist.role == .assist && assist.status == .dispatched {
+            let staff = cast.handlers[assist.unit]!
+            try await Signing.sign(number, by: staff, at: later(60, 3600), on: connection, logger: logger)
+            try await AssistingOpinions.give(number, .init(text: "协办意见：同意主办单位处理意见。"), by: staff,
+                                             at: later(600, 86_400), on: connection, logger: logger)
+        }
+        var due = replyDue
+        if limits[.extension]!.amount > 0, random.chance(0.05), now < due {
+            let requested = try await Extensions.request(number, .init(workingDays: 3, reason: "需协调相关部门"), by: leadStaff,
+                                                         at: later(60, 600), on: connection, logger: logger)
+            if random.chance(0.8) {
+                try await Extensions.approve(number, requestId: requested.id, .init(workingDays: 3), by: cast.dispatcher,
+                                             at: later(600, 3600), on: connection, logger: logger)
+                due = calendar.addingWorkingDays(3, to: due).at
+            } else {
+                try await Extensions.reject(number, requestId: requested.id, .init(reason: "可按期办结"), by: cast.dispatcher,
+                                            at: later(600, 3600), on: connection, logger: logger)
+            }
+        }
+        try await replyAndVisit(number, lead: leadStaff, due: due, anonymous: anonymous, cast: cast, random: &random,
+                                now: &now, limits: limits, calendar: calendar, on: connection, logger: logger)
+        if random.chance(0.01) {
+            try await Review.exempt(number, .init(reason: "诉求超出政策范围"), by: cast.dispatcher, at: later(60, 600),
+                                    on: connection, logger: logger)
+        }
+    }
+
+    func replyAndVisit(
+        _ number: String, lead: Staff, due: Date, anonymous: Bool, cast: Cast, random: inout SeededGenerator,
+        now: inout Date, limits: [LimitStep: Limit], calendar: WorkingCalendar, on connection: PostgresConnection,
+        logger: Logger, reopens: Int = 0
+    ) async throws {
+        let replyAt = random.chance(0.9)
+            ? max(now.addingTimeInterval(600), min(due, now.addingTimeInterval(due.timeIntervalSince(now) * Double.random(in: 0.1...0.9, using: &random))))
+            : max(now, due).addingTimeInterval(Double.random(in: 3600...(4 * 86_400), using: &random))
+        now = replyAt.wholeSecond
+        try await Replies.reply(number, .init(outcome: [.resolved, .resolved, .resolved, .partlyResolved, .explained, .unresolved].randomElement(using: &random)!,
+                                              text: "经核实，已按规定处理并答复市民。", contactedCitizen: random.chance(0.8),
+                                              handlerName: "承办人", handlerPhone: "05388000000"),
+                                by: lead, at: now, on: connection, logger: logger)
+        if anonymous { return }
+        let visitDue = calendar.adding(limits[.visit]!, to: now).at
+        if random.chance(0.03) {
+            for _ in 0..<3 {
+                now = now.addingTimeInterval(Double.random(in: 3600...86_400, using: &random)).wholeSecond
+                try await ReturnVisits.record(number, .init(reached: false, satisfaction: nil, resolved: nil, note: nil),
+                                              by: cast.operatorStaff, at: now, on: connection, logger: logger)
+            }
+            return
+        }
+        now = random.chance(0.9)
+            ? now.addingTimeInterval(max(600, visitDue.timeIntervalSince(now) * Double.random(in: 0.1...0.9, using: &random)))
+            : visitDue.addingTimeInterval(Double.random(in: 3600...86_400, using: &random))
+        now = now.wholeSecond
+        let roll = Double.random(in: 0..<1, using: &random)
+        let satisfaction: Satisfaction = roll < 0.7 ? .satisfied : roll < 0.88 ? .basicallySatisfied : .unsatisfied
+        try await ReturnVisits.record(number, .init(reached: true, satisfaction: satisfaction, resolved: satisfaction != .unsatisfied && random.chance(0.9), note: nil),
+                                      by: cast.operatorStaff, at: now, on: connection, logger: logger)
+        guard satisfaction == .unsatisfied else { return }
+        now = now.addingTimeInterval(Double.random(in: 600...7200, using: &random)).wholeSecond
+        if reopens < 2, random.chance(0.5) {
+            try await Review.reopen(number, .init(reason: "市民不满意，重新办理"), by: cast.dispatcher, at: now, on: connection, logger: logger)
+            let newDue = calendar.adding(limits[.reopenReply]!, to: now).at
+            try await replyAndVisit(number, lead: lead, due: newDue, anonymous: anonymous, cast: cast, random: &random, now: &now,
+                                    limits: limits, calendar: calendar, on: connection, logger: logger, reopens: reopens + 1)
+        } else {
+            try await Review.closeAfterReview(number, .init(reason: "单位已尽力"), by: cast.dispatcher, at: now, on: connection, logger: logger)
+        }
+    }
+}
+
+extension Date {
+    /// Simulated times fall on whole seconds, as the timeline writes them.
+    var wholeSecond: Date { Date(timeIntervalSince1970: floor(timeIntervalSince1970)) }
+}

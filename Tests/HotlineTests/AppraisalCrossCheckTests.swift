@@ -1,0 +1,179 @@
+import Foundation
+import HotlineCore
+import PostgresNIO
+import Testing
+
+/// A generated month, computed twice: by the report, and here, independently, by replaying
+/// each case's timeline. The two must agree to the last numerator and denominator.
+@Suite("Appraisal cross-check") struct AppraisalCrossCheckTests {
+    struct Event {
+        let at: Date
+        let kind: String
+        let unit: String?
+        let details: [String: Any]
+        func date(_ key: String) -> Date? { (details[key] as? String).flatMap(Timestamp.parse) }
+    }
+
+    struct Tally {
+        var sign = (0, 0), reply = (0, 0), satisfied = (0, 0), resolved = (0, 0), reopen = (0, 0)
+        var unreasonable = 0, escalations = 0, overdue = Set<Int64>()
+        var text: String {
+            "sign \(sign.0)/\(sign.1) reply \(reply.0)/\(reply.1) sat \(satisfied.0)/\(satisfied.1) res \(resolved.0)/\(resolved.1) "
+                + "reopen \(reopen.0)/\(reopen.1) unreasonable \(unreasonable) escalations \(escalations) overdue \(overdue.count)"
+        }
+    }
+
+    /// The rules of DOMAIN §9, read off the timeline alone.
+    static func replay(_ events: [Int64: [Event]], month: Period, now: Date) -> [String: Tally] {
+        var tally: [String: Tally] = [:]
+        let inMonth = { (date: Date) in date >= month.start && date < month.end }
+        for (caseId, events) in events {
+            if events.contains(where: { $0.kind == "withdrawn" }) { continue }
+            let exempt = events.contains { $0.kind == "exempted" }
+            struct Round { var lead: String; var assists: [String]; var at: Date; var signDue: Date; var opinionDue: Date?; var returned = false }
+            var rounds: [Round] = []
+            var signed: [String: Date] = [:]       // "round/unit"
+            var opinions: [String: Date] = [:]
+            var replyDeadlines: [(unit: String, due: Date, met: Date?, round: Int)] = []
+            var replies: [(at: Date, unit: String)] = []
+            var lastReplyUnit: String?
+            var latestVisit: (at: Date, unit: String, satisfied: Bool, resolved: Bool)?
+            for event in events {
+                let round = rounds.count - 1
+                switch event.kind {
+                case "dispatched":
+                    rounds.append(Round(lead: event.details["lead_unit"] as! String, assists: event.details["assist_units"] as! [String],
+                                        at: event.at, signDue: event.date("sign_due")!, opinionDue: event.date("opinion_due")))
+                    replyDeadlines.append((event.details["lead_unit"] as! String, event.date("reply_due")!, nil, rounds.count - 1))
+                case "signed":
+                    if signed["\(round)/\(event.unit!)"] == nil { signed["\(round)/\(event.unit!)"] = event.at }
+                case "return_approved":
+                    rounds[round].returned = true
+                case "return_rejected":
+                    if inMonth(event.at) { tally[event.details["unit"] as! String, default: Tally()].unreasonable += 1 }
+                case "extension_approved":
+                    let open = replyDeadlines.lastIndex { $0.met == nil }!
+                    replyDeadlines[open].due = event.date("reply_due")!
+                case "opinion_given":
+                    if opinions["\(round)/\(event.unit!)"] == nil { opinions["\(round)/\(event.unit!)"] = event.at }
+                case "replied":
+                    let open = replyDeadlines.lastIndex { $0.met == nil }!
+                    replyDeadlines[open].met = event.at
+                    replies.append((event.at, event.unit!))
+                    lastReplyUnit = event.unit
+                case "reopened":
+                    replyDeadlines.append((event.unit!, event.date("reply_due")!, nil, round))
+                    if inMonth(event.at) { tally[event.unit!, default: Tally()].reopen.0 += 1 }
+                case "visited":
+                    if inMonth(event.at) {
+                        let satisfaction = event.details["satisfaction"] as! String
+                        latestVisit = (event.at, lastReplyUnit!, satisfaction != "unsatisfied", event.details["resolved"] as! Bool)
+                    }
+                case "escalated":
+                    if inMonth(event.at) { tally[event.unit!, default: Tally()].escalations += 1 }
+                default:
+                    break
+                }
+            }
+            for reply in replies where inMonth(reply.at) { tally[reply.unit, default: Tally()].reopen.1 += 1 }
+            if let visit = latestVisit, !exempt {
+                tally[visit.unit, default: Tally()].satisfied.0 += visit.satisfied ? 1 : 0
+                tally[visit.unit, default: Tally()].satisfied.1 += 1
+                tally[visit.unit, default: Tally()].resolved.0 += visit.resolved ? 1 : 0
+                tally[visit.unit, default: Tally()].resolved.1 += 1
+            }
+            // A deadline is on time when met by it; late when met after, or never met once passed,
+            // or made moot by the round's reply only after it had passed.
+            func judge(due: Date, met: Date?, mootAt: Date?) -> Bool? {
+                if let met { return met <= due }
+                if let mootAt { return mootAt > due ? false : nil }
+                return due < now ? false : nil
+            }
+            for (index, round) in rounds.enumerated() where !round.returned {
+                let roundReply = replyDeadlines.first { $0.round == index }?.met
+                for unit in [round.lead] + round.assists {
+                    let onTime = judge(due: round.signDue, met: signed["\(index)/\(unit)"], mootAt: roundReply)
+                    if inMonth(round.at), let onTime {
+                        tally[unit, default: Tally()].sign.0 += onTime ? 1 : 0
+                        tally[unit, default: Tally()].sign.1 += 1
+                    }
+                    if inMonth(round.signDue), onTime == false { tally[unit, default: Tally()].overdue.insert(caseId) }
+                }
+                for unit in round.assists {
+                    if let due = round.opinionDue, inMonth(due), judge(due: due, met: opinions["\(index)/\(unit)"], mootAt: roundReply) == false {
+                        tally[unit, default: Tally()].overdue.insert(caseId)
+                    }
+                }
+            }
+            for deadline in replyDeadlines where !rounds[deadline.round].returned && inMonth(deadline.due) {
+                guard let onTime = judge(due: deadline.due, met: deadline.met, mootAt: nil) else { continue }
+                tally[deadline.unit, default: Tally()].reply.0 += onTime ? 1 : 0
+                tally[deadline.unit, default: Tally()].reply.1 += 1
+                if !onTime { tally[deadline.unit, default: Tally()].overdue.insert(caseId) }
+            }
+        }
+        return tally
+    }
+
+    @Test func aGeneratedMonthAgreesWithAReplayOfTheTimeline() async throws {
+        try await withHotline(start: Timestamp.parse("2026-05-10T09:00:00+08:00")!) { hotline in
+            // setup: three weeks of a hotline's work, generated through the service's operations
+            let simulation = YearSimulation(cases: 400, from: Timestamp.parse("2026-03-01T00:00:00+08:00")!,
+                                            to: Timestamp.parse("2026-03-21T00:00:00+08:00")!, seed: 20260302)
+            let failed = try await simulation.run(database: hotline.database, logger: TestDatabase.logger)
+            #expect(failed == 0)
+
+            // act: the report, and a replay of every timeline
+            let report = try await hotline.request(.get, "/api/v1/appraisals/2026-03", as: "manager").object()
+            let now = Timestamp.parse(report["generated_at"] as! String)!
+            let rows = try await hotline.sql { connection in
+                try await connection.query("SELECT case_id, at, kind, unit_code, details::text FROM case_events ORDER BY case_id, id",
+                                           logger: TestDatabase.logger).collect()
+            }
+            var events: [Int64: [Event]] = [:]
+            for row in rows {
+                let (caseId, at, kind, unit, details) = try row.decode((Int64, Date, String, String?, String).self)
+                let parsed = try JSONSerialization.jsonObject(with: Data(details.utf8)) as? [String: Any] ?? [:]
+                events[caseId, default: []].append(Event(at: at, kind: kind, unit: unit, details: parsed))
+            }
+            #expect(events.count == 400)
+            let expected = Self.replay(events, month: Period("2026-03")!, now: now)
+            // verify: unit by unit, figure by figure
+            var compared = 0
+            var differences: [String] = []
+            for line in report["units"] as! [[String: Any]] {
+                let unit = line["unit"] as! String
+                let indicators = line["indicators"] as! [String: Any]
+                func pair(_ name: String) -> (Int, Int) {
+                    let value = indicators[name] as! [String: Any]
+                    return (value["numerator"] as! Int, value["denominator"] as! Int)
+                }
+                var got = Tally()
+                got.sign = pair("on_time_sign"); got.reply = pair("on_time_reply"); got.satisfied = pair("satisfaction")
+                got.resolved = pair("resolution"); got.reopen = pair("reopen")
+                got.unreasonable = line["unreasonable_returns"] as! Int
+                got.escalations = line["escalations"] as! Int
+                got.overdue = Set((0..<(line["overdue"] as! Int)).map(Int64.init))
+                let want = expected[unit] ?? Tally()
+                if got.text != want.text { differences.append("\(unit): report \(got.text) | timeline \(want.text)") }
+                compared += 1
+            }
+            #expect(differences.isEmpty, "\(differences)")
+            // The month was busy enough to mean something.
+            var totals = Tally()
+            for tally in expected.values {
+                totals.sign.1 += tally.sign.1
+                totals.satisfied.1 += tally.satisfied.1
+                totals.reopen.0 += tally.reopen.0
+                totals.unreasonable += tally.unreasonable
+                totals.overdue.formUnion(tally.overdue)
+            }
+            #expect(totals.sign.1 > 50)
+            #expect(totals.satisfied.1 > 30)
+            #expect(totals.reopen.0 > 0)
+            #expect(totals.unreasonable > 0)
+            #expect(!totals.overdue.isEmpty)
+            #expect(compared >= 31)
+        }
+    }
+}
