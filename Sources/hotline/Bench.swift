@@ -8,7 +8,7 @@ import PostgresNIO
 /// (`scripts/bench` makes one) and fill it with generated rows through the real tables.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks that print figures (see scripts/bench).", subcommands: [SweepBench.self, SearchBench.self]
+        abstract: "Benchmarks that print figures (see scripts/bench).", subcommands: [SweepBench.self, SearchBench.self, AppraisalBench.self]
     )
 }
 
@@ -232,6 +232,81 @@ struct SearchBench: AsyncParsableCommand {
         }
         try await database.read(logger: logger) { connection in
             try await connection.query("ANALYZE knowledge_articles", logger: logger)
+        }
+    }
+}
+
+struct AppraisalBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "appraisal",
+        abstract: "Time a month's and a year's appraisal over a simulated year multiplied to millions of cases."
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Cases of the simulated year the larger record is copied from") var base = 20_000
+    @Option(help: "Work orders to time reports at, in order (comma-separated)") var targets = "1000000"
+    @Option(help: "The month to time") var month = "2026-06"
+
+    func run() async throws {
+        let logger = {
+            var logger = makeLogger("hotline.bench")
+            logger.logLevel = .error
+            return logger
+        }()
+        let targets = try targets.split(separator: ",").map { text -> Int in
+            guard let value = Int(text), value > 0 else { throw ValidationError("--targets are case counts") }
+            return value
+        }
+        guard let month = Period(month), month.month != nil else { throw ValidationError("--month is YYYY-MM") }
+        let year = Period(String(month.year))!
+        let (base, migrator) = (self.base, try database.migrator())
+        try await database.withDatabase(logger: logger) { client in
+            try await migrator.migrate(client: client, logger: logger)
+            let db = Database(client: client)
+            var count = try await Self.cases(db, logger)
+            if count == 0 {
+                print("simulating a year of \(base) cases through the service's operations…")
+                let started = ContinuousClock.now
+                try await YearSimulation(cases: base, from: year.start, to: year.end, seed: 2026, units: 300)
+                    .run(database: db, logger: logger) { print(Seed.Generate.describe($0)) }
+                print("simulated in \(ContinuousClock.now - started)")
+                count = try await Self.cases(db, logger)
+            }
+            let baseCases = Int64(count)
+            let after = Date(timeIntervalSince1970: year.end.timeIntervalSince1970 + 40 * 86_400)
+            for target in targets {
+                let copies = Int((Double(target) / Double(baseCases)).rounded(.up)) - 1
+                let have = try await Self.cases(db, logger) / Int(baseCases) - 1
+                if copies > have {
+                    print("copying the year up to \(target) cases (\(copies - have) copies)…")
+                    let started = ContinuousClock.now
+                    try await Replication.replicate(baseCases: baseCases, copies: (have + 1)...copies, database: db, logger: logger) { copy in
+                        if copy % 10 == 0 { print("  copy \(copy) of \(copies)") }
+                    }
+                    try await db.read(logger: logger) { try await $0.query("VACUUM ANALYZE", logger: logger) }
+                    print("copied in \(ContinuousClock.now - started)")
+                }
+                let total = try await Self.cases(db, logger)
+                for (label, period) in [("month \(month)", month), ("year \(year)", year)] {
+                    var timings: [Double] = []
+                    for _ in 0..<3 {
+                        let started = ContinuousClock.now
+                        _ = try await db.read(logger: logger) { connection in
+                            try await Appraisal.compute(period, at: after, on: connection, logger: logger)
+                        }
+                        let elapsed = ContinuousClock.now - started
+                        timings.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                    }
+                    print(String(format: "%d work orders, %@: %.2f s (best of 3; runs %@)", total, label, timings.min()!,
+                                 timings.map { String(format: "%.2f", $0) }.joined(separator: ", ")))
+                }
+            }
+        }
+    }
+
+    static func cases(_ db: Database, _ logger: Logger) async throws -> Int {
+        try await db.read(logger: logger) { connection in
+            try await connection.query("SELECT count(*) FROM cases", logger: logger).collect().first!.decode(Int.self)
         }
     }
 }

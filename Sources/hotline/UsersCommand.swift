@@ -77,8 +77,50 @@ struct CalendarCommand: AsyncParsableCommand {
 
 struct Seed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Load demonstration data.", subcommands: [Demo.self]
+        abstract: "Load demonstration data.", subcommands: [Demo.self, Generate.self]
     )
+
+    struct Generate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Simulate a stretch of a hotline's work through the service's own operations (for trying reports)."
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Cases to accept") var cases = 10_000
+        @Option(help: "First day, YYYY-MM-DD") var from = "2026-01-01"
+        @Option(help: "Day after the last, YYYY-MM-DD") var to = "2027-01-01"
+        @Option(help: "Grow the unit tree to about this many units") var units = 300
+        @Option(help: "Random seed: the same seed makes the same record") var seed: UInt64 = 12345
+
+        func run() async throws {
+            let logger = {
+                var logger = makeLogger("hotline.seed")
+                logger.logLevel = .error
+                return logger
+            }()
+            guard let start = LocalDate(iso: from)?.startInstant, let end = LocalDate(iso: to)?.startInstant, start < end else {
+                throw ValidationError("--from and --to must be dates, from before to")
+            }
+            let migrator = try database.migrator()
+            let simulation = YearSimulation(cases: cases, from: start, to: end, seed: seed, units: units)
+            let failed = try await database.withDatabase(logger: logger) { client in
+                try await migrator.migrate(client: client, logger: logger)
+                return try await simulation.run(database: Database(client: client), logger: logger) { progress in
+                    print(Generate.describe(progress))
+                }
+            }
+            print("generated \(cases) cases (\(failed) refused by a rule)")
+        }
+
+        /// "4000 / 10000 cases, 61.2 a second, about 1m38s left"
+        static func describe(_ progress: YearSimulation.Progress) -> String {
+            let seconds = Double(progress.elapsed.components.seconds) + Double(progress.elapsed.components.attoseconds) / 1e18
+            let rate = Double(progress.done) / max(seconds, 0.001)
+            let left = Int(Double(progress.total - progress.done) / max(rate, 0.001))
+            return String(format: "  %d / %d cases, %.1f a second, about %dm%02ds left%@", progress.done, progress.total, rate,
+                          left / 60, left % 60, progress.failed > 0 ? ", \(progress.failed) refused" : "")
+        }
+    }
 
     struct Demo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -176,4 +176,46 @@ import Testing
             #expect(compared >= 31)
         }
     }
+
+    /// The benchmarks' copies of a record report exactly as many times the original.
+    @Test func aReplicatedRecordReportsInProportion() async throws {
+        try await withHotline(start: Timestamp.parse("2026-05-10T09:00:00+08:00")!) { hotline in
+            let simulation = YearSimulation(cases: 120, from: Timestamp.parse("2026-03-02T00:00:00+08:00")!,
+                                            to: Timestamp.parse("2026-03-16T00:00:00+08:00")!, seed: 7)
+            #expect(try await simulation.run(database: hotline.database, logger: TestDatabase.logger) == 0)
+            let before = try await hotline.request(.get, "/api/v1/appraisals/2026-03", as: "manager").object()
+            let cases = try await hotline.count("cases")
+            try await Replication.replicate(baseCases: Int64(cases), copies: 1...2, database: hotline.database, logger: TestDatabase.logger)
+            #expect(try await hotline.count("cases") == 3 * cases)
+            let after = try await hotline.request(.get, "/api/v1/appraisals/2026-03", as: "manager").object()
+            var mismatches: [String] = []
+            var checked = 0
+            for line in before["units"] as! [[String: Any]] {
+                let unit = line["unit"] as! String
+                let tripled = Self.figures(line).map { $0 * 3 }
+                let copied = Self.figures(AppraisalTests.line(after, unit))
+                if tripled != copied { mismatches.append("\(unit): \(tripled) vs \(copied)") }
+                checked += copied.reduce(0, +)
+            }
+            #expect(mismatches.isEmpty, "\(mismatches)")
+            #expect(checked > 100)
+            // A copied case is a case like any other.
+            let number = try await hotline.sql { connection in
+                try await connection.query("SELECT number FROM cases ORDER BY id DESC LIMIT 1", logger: TestDatabase.logger)
+                    .collect().first!.decode(String.self)
+            }
+            #expect(try await hotline.request(.get, "/api/v1/cases/\(number)", as: "operator").status == .ok)
+            #expect(try await hotline.request(.get, "/api/v1/cases/\(number)/timeline", as: "operator").items().count > 1)
+        }
+    }
+
+    static func figures(_ line: [String: Any]) -> [Int] {
+        let indicators = line["indicators"] as? [String: Any] ?? [:]
+        var out: [Int] = []
+        for name in ["on_time_sign", "on_time_reply", "satisfaction", "resolution", "reopen"] {
+            let value = indicators[name] as? [String: Any] ?? [:]
+            out += [value["numerator"] as? Int ?? -1, value["denominator"] as? Int ?? -1]
+        }
+        return out + [line["unreasonable_returns"] as? Int ?? -1, line["escalations"] as? Int ?? -1, line["overdue"] as? Int ?? -1]
+    }
 }
