@@ -103,6 +103,7 @@ func buildRouter(_ services: AppServices) -> Router<HotlineRequestContext> {
     SupervisionRoutes(services: services).register(on: api)
     KnowledgeRoutes(services: services).register(on: api)
     AppraisalRoutes(services: services).register(on: api)
+    Open311Routes(services: services).register(on: router, api: api)
     if let clock = services.configuration.testClock {
         TestClockRoutes(services: services, clock: clock).register(on: api)
     }

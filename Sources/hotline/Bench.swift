@@ -24,6 +24,7 @@ struct SweepBench: AsyncParsableCommand {
     @Option(help: "Sweeps to time") var repeats = 5
 
     func run() async throws {
+        printLinesAsTheyCome()
         let logger = {
             var logger = makeLogger("hotline.bench")
             logger.logLevel = .warning
@@ -143,6 +144,7 @@ struct SearchBench: AsyncParsableCommand {
     @Option(help: "The corpus the articles are made from") var corpus = "Tests/HotlineTests/Fixtures/knowledge.json"
 
     func run() async throws {
+        printLinesAsTheyCome()
         let logger = {
             var logger = makeLogger("hotline.bench")
             logger.logLevel = .warning
@@ -248,6 +250,7 @@ struct AppraisalBench: AsyncParsableCommand {
     @Option(help: "The month to time") var month = "2026-06"
 
     func run() async throws {
+        printLinesAsTheyCome()
         let logger = {
             var logger = makeLogger("hotline.bench")
             logger.logLevel = .error

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
 import ArgumentParser
 import Foundation
 import HotlineCore
@@ -47,6 +50,12 @@ struct DatabaseOptions: ParsableArguments {
             return try await body(client)
         }
     }
+}
+
+/// Progress lines go out as they are printed, also into a file or a pipe.
+func printLinesAsTheyCome() {
+    // Set once, at the start of a command, before anything else prints.
+    setvbuf(stdout, nil, _IOLBF, 0)
 }
 
 func makeLogger(_ label: String) -> Logger {

@@ -93,6 +93,7 @@ struct Seed: AsyncParsableCommand {
         @Option(help: "Random seed: the same seed makes the same record") var seed: UInt64 = 12345
 
         func run() async throws {
+        printLinesAsTheyCome()
             let logger = {
                 var logger = makeLogger("hotline.seed")
                 logger.logLevel = .error

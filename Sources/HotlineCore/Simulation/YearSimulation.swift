@@ -260,7 +260,7 @@ public struct YearSimulation: Sendable {
         if random.chance(0.03) {
             for _ in 0..<3 {
                 now = now.addingTimeInterval(Double.random(in: 3600...86_400, using: &random)).wholeSecond
-                try await ReturnVisits.record(number, .init(reached: false, satisfaction: nil, resolved: nil, note: nil),
+                _ = try await ReturnVisits.record(number, .init(reached: false, satisfaction: nil, resolved: nil, note: nil),
                                               by: cast.operatorStaff, at: now, on: connection, logger: logger)
             }
             return
@@ -271,7 +271,7 @@ public struct YearSimulation: Sendable {
         now = now.wholeSecond
         let roll = Double.random(in: 0..<1, using: &random)
         let satisfaction: Satisfaction = roll < 0.7 ? .satisfied : roll < 0.88 ? .basicallySatisfied : .unsatisfied
-        try await ReturnVisits.record(number, .init(reached: true, satisfaction: satisfaction, resolved: satisfaction != .unsatisfied && random.chance(0.9), note: nil),
+        _ = try await ReturnVisits.record(number, .init(reached: true, satisfaction: satisfaction, resolved: satisfaction != .unsatisfied && random.chance(0.9), note: nil),
                                       by: cast.operatorStaff, at: now, on: connection, logger: logger)
         guard satisfaction == .unsatisfied else { return }
         now = now.addingTimeInterval(Double.random(in: 600...7200, using: &random)).wholeSecond
