@@ -86,6 +86,8 @@ public func buildApplication(
 
 func buildRouter(_ services: AppServices) -> Router<HotlineRequestContext> {
     let router = Router(context: HotlineRequestContext.self)
+    MetricsExport.register(on: router, maxConnections: services.configuration.database.options.maximumConnections)
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: RequestLogger())
     router.add(middleware: ProblemMiddleware())
     ServiceRoutes(services: services).register(on: router)

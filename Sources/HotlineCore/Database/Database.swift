@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import PostgresNIO
 
 /// The service's way into PostgreSQL: a pool, and transactions that rethrow the caller's own
@@ -16,6 +17,9 @@ public struct Database: Sendable {
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let logger = Self.capped(logger)
+        let inUse = Self.inUse
+        inUse.increment()
+        defer { inUse.decrement() }
         do {
             return try await client.withConnection { connection in
                 try await connection.query("BEGIN", logger: logger)
@@ -40,6 +44,9 @@ public struct Database: Sendable {
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let logger = Self.capped(logger)
+        let inUse = Self.inUse
+        inUse.increment()
+        defer { inUse.decrement() }
         do {
             return try await client.withConnection { connection in
                 try await body(connection)
@@ -51,6 +58,12 @@ public struct Database: Sendable {
 }
 
 extension Database {
+    /// Database work under way in this instance (waiting for a connection or holding one): the
+    /// pool's load, next to `hotline_db_connections_max`.
+    /// Looked up on each use (the backend caches it) rather than kept: a kept one made before
+    /// the metrics backend is set up would count into nothing.
+    static var inUse: Meter { Meter(label: "hotline_db_work_in_flight") }
+
     /// PostgresNIO logs every message from the server at trace level, rows included, and rows
     /// hold citizens' names and phone numbers: the logger it gets never goes below debug.
     public static func capped(_ logger: Logger) -> Logger {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import PostgresNIO
 
 /// What one sweep did.
@@ -61,6 +62,11 @@ public enum UrgingLadder {
         }
         let elapsed = ContinuousClock.now - started
         report.milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        Counter(label: "hotline_sweeps_total").increment()
+        Counter(label: "hotline_urgings_total").increment(by: report.urgings)
+        Counter(label: "hotline_escalations_total").increment(by: report.escalations)
+        Timer(label: "hotline_sweep_duration_seconds").recordNanoseconds(
+            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         if report.urgings + report.escalations > 0 {
             logger.info("supervision sweep", metadata: [
                 "urgings": "\(report.urgings)", "escalations": "\(report.escalations)", "ms": "\(Int(report.milliseconds))",
