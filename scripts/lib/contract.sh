@@ -1,0 +1,40 @@
+# The service, running, held to its OpenAPI document and to a real Open311 client.
+# Needs: PG_BIN, a cluster at $1 (postgres URL of the admin database), the built binary at $2.
+
+contract_checks() {
+    local admin="$1" bin="$2" dir="$3"
+    python3 -c 'import schemathesis' 2>/dev/null || pip install -q schemathesis
+    python3 -c 'import georeport' 2>/dev/null || pip install -q --no-deps georeport
+    psql "$admin" -q -c "DROP DATABASE IF EXISTS contract" -c "CREATE DATABASE contract"
+    export DATABASE_URL="${admin%/postgres*}/contract?sslmode=disable"
+    "$bin" migrate >/dev/null
+    "$bin" seed demo >"$dir/tokens.txt"
+    local port
+    port="$(free_port)"
+    "$bin" serve --port "$port" --sweep-interval 0 --test-clock >"$dir/serve.log" 2>&1 &
+    local server=$!
+    for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/health/live" >/dev/null && break; sleep 0.2; done
+    local status=0
+    # Every operation, as every role: no 5xx, and every answer as the document says.
+    for role in operator dispatcher handler manager supervisor admin; do
+        local token
+        token="$(awk -v r="$role" '$1 == r {print $3}' "$dir/tokens.txt")"
+        echo "schemathesis as $role"
+        schemathesis run Sources/HotlineHTTP/openapi.yaml --url "http://127.0.0.1:$port" \
+            -H "Authorization: Bearer $token" --max-examples 10 --seed 12345 --no-color \
+            --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance,response_headers_conformance \
+            >"$dir/schemathesis-$role.log" 2>&1 || { status=1; tail -n 60 "$dir/schemathesis-$role.log"; }
+        grep -E "generated" "$dir/schemathesis-$role.log" || true
+    done
+    local admin_token key
+    admin_token="$(awk '$1 == "admin" {print $3}' "$dir/tokens.txt")"
+    key="$(curl -s -X POST "http://127.0.0.1:$port/api/v1/open311/keys" -H "Authorization: Bearer $admin_token" \
+        -H 'Content-Type: application/json' -d '{"name": "contract test"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')"
+    python3 Tests/contract/open311_client.py "http://127.0.0.1:$port" "$key" || status=1
+    if grep -q "unexpected error" "$dir/serve.log"; then
+        echo "the service logged unexpected errors:"; grep "unexpected error" "$dir/serve.log" | head -n 5; status=1
+    fi
+    kill "$server"; wait "$server" 2>/dev/null || true
+    unset DATABASE_URL
+    return $status
+}
