@@ -10,6 +10,9 @@ public struct HotlineConfiguration: Sendable {
     public var hostname: String
     public var port: Int
     public var database: PostgresClient.Configuration
+    /// Where reports and statistics read; may be a streaming replica, so a few seconds behind.
+    /// Nil: the main database.
+    public var reportsDatabase: PostgresClient.Configuration?
     public var migrations: Migrator
     public var clock: any HotlineClock
     /// When set, an admin may set this clock and run a sweep over HTTP (`--test-clock`).
@@ -25,7 +28,7 @@ public struct HotlineConfiguration: Sendable {
         hostname: String = "127.0.0.1", port: Int = 8080, database: PostgresClient.Configuration,
         migrations: Migrator, clock: any HotlineClock = SystemClock(), maxDatabaseConnections: Int = 20,
         testClock: SettableClock? = nil, sweepInterval: Duration? = nil, trustForwardedFor: Bool = false,
-        publicLookupsPerMinute: Int = 10
+        publicLookupsPerMinute: Int = 10, reportsDatabase: PostgresClient.Configuration? = nil
     ) {
         self.hostname = hostname
         self.port = port
@@ -37,12 +40,20 @@ public struct HotlineConfiguration: Sendable {
         self.sweepInterval = sweepInterval
         self.trustForwardedFor = trustForwardedFor
         self.publicLookupsPerMinute = publicLookupsPerMinute
+        if var reports = reportsDatabase {
+            reports.options.maximumConnections = max(2, maxDatabaseConnections / 4)
+            // Reports only read: the session refuses writes, whatever server it lands on.
+            reports.options.additionalStartupParameters.append(("default_transaction_read_only", "on"))
+            self.reportsDatabase = reports
+        }
     }
 }
 
 /// What the routes share.
 struct AppServices: Sendable {
     let database: Database
+    /// Reports and statistics: the read-only connection when one is configured.
+    let reports: Database
     let clock: any HotlineClock
     let migrator: Migrator
     let openAPIDocument: [UInt8]
@@ -55,8 +66,12 @@ public func buildApplication(
     _ configuration: HotlineConfiguration, logger: Logger
 ) async throws -> some ApplicationProtocol {
     let client = PostgresClient(configuration: configuration.database, backgroundLogger: Database.capped(logger))
+    let reportsClient = configuration.reportsDatabase.map {
+        PostgresClient(configuration: $0, backgroundLogger: Database.capped(logger))
+    }
     let services = AppServices(
         database: Database(client: client),
+        reports: Database(client: reportsClient ?? client),
         clock: configuration.clock,
         migrator: configuration.migrations,
         openAPIDocument: try OpenAPIDocument.bytes(),
@@ -64,6 +79,7 @@ public func buildApplication(
     )
     let router = buildRouter(services)
     var background: [any Service] = [client]
+    if let reportsClient { background.append(reportsClient) }
     if let interval = configuration.sweepInterval {
         background.append(SupervisionSweeper(database: services.database, clock: services.clock, interval: interval, logger: logger))
     }
@@ -125,7 +141,7 @@ public enum OpenAPIDocument {
 /// The routes the router knows, for proving the OpenAPI document true to them.
 public func registeredRoutes(_ configuration: HotlineConfiguration) throws -> [(method: String, path: String)] {
     let client = PostgresClient(configuration: configuration.database)
-    let services = AppServices(database: Database(client: client), clock: configuration.clock,
+    let services = AppServices(database: Database(client: client), reports: Database(client: client), clock: configuration.clock,
                                migrator: configuration.migrations, openAPIDocument: [], configuration: configuration)
     return buildRouter(services).routes.map { (method: $0.method.rawValue, path: $0.path.description) }
 }

@@ -27,6 +27,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Public progress lookups allowed per client address and minute")
     var publicLookupsPerMinute = Int(ProcessInfo.processInfo.environment["HOTLINE_PUBLIC_LOOKUPS_PER_MINUTE"] ?? "") ?? 10
 
+    @Option(help: "Database for reports and statistics, e.g. a streaming replica (default: $HOTLINE_REPORTS_DATABASE_URL, else the main one)")
+    var reportsDatabaseURL = ProcessInfo.processInfo.environment["HOTLINE_REPORTS_DATABASE_URL"]
+
     @Flag(help: "Let an admin set the service's clock and run sweeps over HTTP. Never in production.")
     var testClock = false
 
@@ -45,7 +48,8 @@ struct Serve: AsyncParsableCommand {
             migrations: try database.migrator(), maxDatabaseConnections: maxConnections,
             testClock: testClock ? SettableClock(Date()) : nil,
             sweepInterval: sweepInterval > 0 ? .seconds(sweepInterval) : nil,
-            trustForwardedFor: trustForwardedFor, publicLookupsPerMinute: publicLookupsPerMinute
+            trustForwardedFor: trustForwardedFor, publicLookupsPerMinute: publicLookupsPerMinute,
+            reportsDatabase: try reportsDatabaseURL.map { try DatabaseURL.configuration($0) }
         )
         let app = try await buildApplication(configuration, logger: logger)
         try await app.runService()

@@ -1,5 +1,7 @@
 import Foundation
-import HotlineCore
+@testable import HotlineCore
+import PostgresNIO
+import _ConnectionPoolModule
 import Testing
 
 @Suite("Operations") struct OperationsTests {
@@ -23,5 +25,40 @@ import Testing
             #expect(text.contains("hotline_db_connections_max"))
             #expect(text.contains("hotline_db_work_in_flight"))
         }
+    }
+
+    /// Reports and statistics read through their own connection (a replica in deploy/): they
+    /// work on its read-only session, and they really read there.
+    @Test func reportsReadThroughTheirOwnReadOnlyConnection() async throws {
+        try await withHotline(reportsDatabase: { $0 }) { hotline in
+            let number = try await hotline.fileCase()
+            try await hotline.dispatch(number)
+            let report = try await hotline.request(.get, "/api/v1/appraisals/2026-03", as: "manager")
+            #expect(report.status == .ok, "\(report.text)")
+            let overview = try await hotline.request(.get, "/api/v1/stats/overview?period=2026-03", as: "manager")
+            #expect(overview.status == .ok, "\(overview.text)")
+        }
+        // Pointed at another database (one without the organisation), reports show that one's.
+        let other = try await TestDatabase.fresh()
+        let elsewhere = try TestDatabase.configuration(database: other)
+        try await withHotline(reportsDatabase: { _ in elsewhere }) { hotline in
+            let main = try await hotline.sql { connection in
+                try await connection.query("SELECT count(*) FROM units", logger: TestDatabase.logger).collect()
+            }
+            let unitsInMain = try main.first?.decode(Int.self) ?? 0
+            let report = try await hotline.request(.get, "/api/v1/appraisals/2026-03", as: "manager")
+            let units = try report.object()["units"] as? [Any]
+            #expect(unitsInMain > 0)
+            #expect(units?.count == 0, "\(report.text.prefix(300))")
+        }
+        try await TestDatabase.drop(other)
+    }
+
+    /// A database that cannot be reached at all (the pool gives up connecting) is a 503 that
+    /// clients retry, not a 500.
+    @Test func anUnreachableDatabaseIsUnavailable() {
+        let failure = DatabaseFailure.translate(ConnectionPoolError.connectionCreationCircuitBreakerTripped)
+        #expect((failure as? HotlineError)?.code == "database_unavailable")
+        #expect((DatabaseFailure.translate(TestFailure("other")) as? HotlineError) == nil)
     }
 }

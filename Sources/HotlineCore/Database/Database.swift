@@ -1,6 +1,8 @@
 import Logging
 import Metrics
 import PostgresNIO
+// ConnectionPoolError, which PostgresClient throws as it is when it cannot connect.
+import _ConnectionPoolModule
 
 /// The service's way into PostgreSQL: a pool, and transactions that rethrow the caller's own
 /// errors (PostgresNIO's `withTransaction` wraps them, which would hide a `HotlineError`).
@@ -22,15 +24,18 @@ public struct Database: Sendable {
         defer { inUse.decrement() }
         do {
             return try await client.withConnection { connection in
-                try await connection.query("BEGIN", logger: logger)
+                try await connection.execute("BEGIN", logger: logger)
                 let result: Result
                 do {
                     result = try await body(connection)
                 } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    // A connection the server has ended has nothing to roll back.
+                    if !DatabaseFailure.connectionIsGone(error) {
+                        _ = try? await connection.execute("ROLLBACK", logger: logger)
+                    }
                     throw error
                 }
-                try await connection.query("COMMIT", logger: logger)
+                try await connection.execute("COMMIT", logger: logger)
                 return result
             }
         } catch {
@@ -77,8 +82,28 @@ extension Database {
 /// become conflicts, a database that cannot be reached becomes "unavailable" (503), anything
 /// else stays as it is and ends as a logged 500.
 public enum DatabaseFailure {
+    /// The answer to a request whose database went away under it (503): its client retries.
+    static var unavailable: HotlineError {
+        HotlineError(.unavailable, code: "database_unavailable",
+                     "the database is not reachable right now; retry with the same Idempotency-Key")
+    }
+
     public static func sqlState(of error: any Error) -> String? {
         (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    /// Whether the error ended the connection itself: the session is over on the server (a
+    /// FATAL error such as 57P01 at a restart) or the socket is gone.
+    public static func connectionIsGone(_ error: any Error) -> Bool {
+        guard let psql = error as? PSQLError else { return false }
+        switch psql.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown:
+            return true
+        default:
+            let severity = psql.serverInfo?[.severity]
+            let state = psql.serverInfo?[.sqlState] ?? ""
+            return severity == "FATAL" || severity == "PANIC" || state.hasPrefix("57P") || state.hasPrefix("08")
+        }
     }
 
     public static func constraint(of error: any Error) -> String? {
@@ -87,12 +112,15 @@ public enum DatabaseFailure {
 
     static func translate(_ error: any Error) -> any Error {
         if error is HotlineError { return error }
+        // The pool gave up making connections: the server is down or unreachable.
+        if let pool = error as? ConnectionPoolError, pool == .connectionCreationCircuitBreakerTripped {
+            return unavailable
+        }
         guard let psql = error as? PSQLError else { return error }
         switch psql.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed,
              .uncleanShutdown, .sslUnsupported:
-            return HotlineError(.unavailable, code: "database_unavailable",
-                                "the database is not reachable right now; retry with the same Idempotency-Key")
+            return unavailable
         default:
             break
         }
@@ -109,8 +137,7 @@ public enum DatabaseFailure {
         case "40001", "40P01":
             return HotlineError(.conflict, code: "conflict", "a concurrent change got in the way; retry")
         case "57P01", "57P02", "57P03", "08000", "08003", "08006":
-            return HotlineError(.unavailable, code: "database_unavailable",
-                                "the database is not reachable right now; retry with the same Idempotency-Key")
+            return unavailable
         default:
             return error
         }

@@ -122,7 +122,9 @@ public struct Migrator: Sendable {
                     """, logger: logger)
                 try await connection.query("COMMIT", logger: logger)
             } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
+                if !DatabaseFailure.connectionIsGone(error) {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                }
                 logger.error("migration failed", metadata: [
                     "migration": "\(migration.name)", "error": "\(String(reflecting: error))",
                 ])

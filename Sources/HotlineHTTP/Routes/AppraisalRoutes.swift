@@ -12,6 +12,7 @@ struct AppraisalRoutes {
 
     func register(on api: RouterGroup<HotlineRequestContext>) {
         let database = services.database
+        let reports = services.reports
         let clock = services.clock
 
         api.get("appraisals/:period") { request, context in
@@ -20,7 +21,7 @@ struct AppraisalRoutes {
             try Self.requireReader(staff)
             let format = try Self.format(request)
             let now = clock.now()
-            let report = try await database.read(logger: context.logger) {
+            let report = try await reports.read(logger: context.logger) {
                 try await Appraisal.compute(period, at: now, on: $0, logger: context.logger)
             }
             return try Self.respond(Self.visible(report, to: staff), period: period, format: format)
@@ -80,7 +81,7 @@ struct AppraisalRoutes {
             let staff = try context.signedIn()
             let period = try Period.parse(request.query("period"))
             let now = clock.now()
-            return try JSONCoding.response(try await database.read(logger: context.logger) {
+            return try JSONCoding.response(try await reports.read(logger: context.logger) {
                 try await Statistics.overview(period, for: staff, at: now, on: $0, logger: context.logger)
             })
         }

@@ -89,6 +89,7 @@ func withHotline(
     start: Date = TestHotline.start,
     logger: Logger = TestDatabase.logger,
     testClockRoutes: Bool = true,
+    reportsDatabase: (PostgresClient.Configuration) -> PostgresClient.Configuration? = { _ in nil },
     _ body: @Sendable (TestHotline) async throws -> Void
 ) async throws {
     let name = try await TestDatabase.fresh()
@@ -115,7 +116,7 @@ func withHotline(
         let app = try await buildApplication(
             HotlineConfiguration(database: configuration, migrations: TestDatabase.migrator, clock: clock,
                                  maxDatabaseConnections: 8, testClock: testClockRoutes ? clock : nil,
-                                 trustForwardedFor: true),
+                                 trustForwardedFor: true, reportsDatabase: reportsDatabase(configuration)),
             logger: logger
         )
         try await app.test(.router) { client in

@@ -1,0 +1,203 @@
+"""Faults, with nothing lost (issue 7): run by scripts/test against its throwaway cluster.
+
+    python3 Tests/faults/faults.py BIN ADMIN_URL PG_CTL DATA_DIR WORK_DIR
+
+1. SIGTERM under intake load: the service stops accepting, finishes what is in flight, exits 0,
+   and every case acknowledged with 201 is in the database.
+2. SIGKILL under intake load: every case acknowledged with 201 is in the database.
+3. PostgreSQL restarted under load: the service recovers by itself; requests caught by the
+   restart get 503 problems, never 500; clients retrying with their Idempotency-Key make no
+   duplicates.
+4. Two instances sweeping every second under intake load: each urging exactly once.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import requests
+
+BIN, ADMIN, PG_CTL, DATA, WORK = sys.argv[1:6]
+failures = []
+
+
+def check(condition, message):
+    print(("ok   " if condition else "FAIL ") + message, flush=True)
+    if not condition:
+        failures.append(message)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def psql(database, sql):
+    url = ADMIN.replace("/postgres?", f"/{database}?")
+    return subprocess.run(["psql", url, "-tAc", sql], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def fresh_database(name):
+    subprocess.run(["psql", ADMIN, "-q", "-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", "-c", f"CREATE DATABASE {name}"],
+                   check=True, capture_output=True)
+    env = dict(os.environ, DATABASE_URL=ADMIN.replace("/postgres?", f"/{name}?"))
+    subprocess.run([BIN, "migrate"], env=env, check=True, capture_output=True)
+    tokens = subprocess.run([BIN, "seed", "demo"], env=env, check=True, capture_output=True, text=True).stdout
+    return env, {line.split()[0]: line.split()[-1] for line in tokens.splitlines() if "token:" in line}
+
+
+def start(env, *flags):
+    port = free_port()
+    log = open(os.path.join(WORK, f"serve-{port}.log"), "w")
+    process = subprocess.Popen([BIN, "serve", "--port", str(port), *flags], env=env, stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(100):
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/health/live", timeout=1).ok:
+                return process, port, log.name
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError("the service did not start")
+
+
+CASE = {
+    "channel": "phone", "type": "complaint", "urgency": "normal", "category": "housing.property",
+    "subject": "电梯停运", "description": "3号楼电梯停运。", "location": {"address": "红门路1号", "region": "taishan"},
+    "citizen": {"name": "张三", "phone": "13812345678", "contact_consent": True},
+}
+
+
+class Intake:
+    """Clients filing cases in a loop, each retrying its own key until it is answered 201."""
+
+    def __init__(self, port, token, workers=6, retry=True):
+        self.port, self.token, self.retry = port, token, retry
+        self.acknowledged, self.statuses, self.stop = {}, {}, threading.Event()
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(workers)]
+
+    def run(self):
+        session = requests.Session()
+        while not self.stop.is_set():
+            key = str(uuid.uuid4())
+            while not self.stop.is_set():
+                try:
+                    r = session.post(f"http://127.0.0.1:{self.port}/api/v1/cases", json=CASE, timeout=10,
+                                     headers={"Authorization": f"Bearer {self.token}", "Idempotency-Key": key})
+                    with self.lock:
+                        self.statuses[r.status_code] = self.statuses.get(r.status_code, 0) + 1
+                    if r.status_code == 201:
+                        with self.lock:
+                            self.acknowledged[key] = r.json()["number"]
+                        break
+                except requests.RequestException:
+                    with self.lock:
+                        self.statuses["no answer"] = self.statuses.get("no answer", 0) + 1
+                if not self.retry:
+                    break
+                time.sleep(0.05)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *args):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=15)
+
+
+def stored(database, numbers):
+    if not numbers:
+        return 0
+    listed = ",".join(f"'{n}'" for n in numbers)
+    return int(psql(database, f"SELECT count(*) FROM cases WHERE number IN ({listed})"))
+
+
+# 1. SIGTERM: graceful.
+env, tokens = fresh_database("fault_term")
+server, port, log = start(env, "--sweep-interval", "0")
+with Intake(port, tokens["operator"], retry=False) as load:
+    time.sleep(2)
+    server.send_signal(signal.SIGTERM)
+    code = server.wait(timeout=30)
+    time.sleep(0.5)
+check(code == 0, f"SIGTERM: the service exited 0 (exit {code})")
+numbers = set(load.acknowledged.values())
+check(len(numbers) > 20 and stored("fault_term", numbers) == len(numbers),
+      f"SIGTERM: all {len(numbers)} acknowledged cases are stored")
+check(500 not in load.statuses, f"SIGTERM: no 500 ({load.statuses})")
+
+# 2. SIGKILL: nothing acknowledged is lost.
+env, tokens = fresh_database("fault_kill")
+server, port, log = start(env, "--sweep-interval", "0")
+with Intake(port, tokens["operator"], retry=False) as load:
+    time.sleep(2)
+    server.send_signal(signal.SIGKILL)
+    server.wait(timeout=10)
+numbers = set(load.acknowledged.values())
+check(len(numbers) > 20 and stored("fault_kill", numbers) == len(numbers),
+      f"SIGKILL: all {len(numbers)} acknowledged cases are stored")
+
+# 3. PostgreSQL restarted under load.
+env, tokens = fresh_database("fault_restart")
+server, port, log = start(env, "--sweep-interval", "0")
+with Intake(port, tokens["operator"]) as load:
+    time.sleep(2)
+    # The server's output goes to its log, not to this pipe (which would never close).
+    restart = [PG_CTL, "-D", DATA, "-l", os.path.join(os.path.dirname(DATA), "server.log"), "-m", "fast", "-w", "restart"]
+    subprocess.run(["runuser", "-u", "postgres", "--", *restart] if os.geteuid() == 0 else restart,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(4)
+acknowledged = len(load.acknowledged)
+cases = int(psql("fault_restart", "SELECT count(*) FROM cases"))
+check(acknowledged > 20 and cases == acknowledged,
+      f"restart: {acknowledged} keys acknowledged, {cases} cases stored (no duplicates, none lost)")
+check(500 not in load.statuses, f"restart: no 500 ({load.statuses})")
+check(load.statuses.get(503, 0) + load.statuses.get("no answer", 0) > 0,
+      f"restart: the restart was felt ({load.statuses})")
+after = requests.get(f"http://127.0.0.1:{port}/health/ready", timeout=5)
+check(after.status_code == 200, "restart: the service recovered without a restart of its own")
+server.terminate()
+server.wait(timeout=30)
+
+# 4. Two instances sweeping at once, under intake load.
+env, tokens = fresh_database("fault_sweep")
+first, port1, log1 = start(env, "--sweep-interval", "1", "--test-clock")
+second, port2, log2 = start(env, "--sweep-interval", "1", "--test-clock")
+auth = lambda who: {"Authorization": f"Bearer {tokens[who]}"}
+numbers = []
+for _ in range(30):
+    r = requests.post(f"http://127.0.0.1:{port1}/api/v1/cases", json=CASE, headers=auth("operator"), timeout=10)
+    numbers.append(r.json()["number"])
+    requests.post(f"http://127.0.0.1:{port1}/api/v1/cases/{numbers[-1]}/dispatch", json={"lead_unit": "housing"},
+                  headers=auth("dispatcher"), timeout=10).raise_for_status()
+# Both clocks a month on: every sign and reply deadline is past, with its whole ladder.
+later = time.strftime("%Y-%m-%dT%H:%M:%S+08:00", time.gmtime(time.time() + 8 * 3600 + 31 * 86400))
+for p in (port1, port2):
+    requests.put(f"http://127.0.0.1:{p}/api/v1/test/clock", json={"now": later}, headers=auth("admin"), timeout=10).raise_for_status()
+with Intake(port2, tokens["operator"], workers=3):
+    time.sleep(6)
+urgings = int(psql("fault_sweep", "SELECT count(*) FROM urgings"))
+distinct = int(psql("fault_sweep", "SELECT count(DISTINCT (deadline_id, level)) FROM urgings"))
+events = int(psql("fault_sweep", "SELECT count(*) FROM case_events WHERE kind = 'urged'"))
+escalations = int(psql("fault_sweep", "SELECT count(*) FROM escalations"))
+check(urgings == 30 * 2 * 3 and distinct == urgings and events == urgings,
+      f"two instances: {urgings} urgings for 60 late deadlines, {distinct} distinct, {events} timeline events")
+check(escalations == 60, f"two instances: {escalations} escalations, one per late deadline")
+for process in (first, second):
+    process.terminate()
+    process.wait(timeout=30)
+for name in (log1, log2):
+    check("unexpected error" not in open(name).read(), f"two instances: no unexpected error in {os.path.basename(name)}")
+
+print(f"{len(failures)} fault check(s) failed" if failures else "all fault checks passed", flush=True)
+sys.exit(1 if failures else 0)
