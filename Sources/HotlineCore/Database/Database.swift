@@ -136,7 +136,9 @@ public enum DatabaseFailure {
             return HotlineError(.badRequest, code: "validation_failed", "a value is out of range or malformed")
         case "40001", "40P01":
             return HotlineError(.conflict, code: "conflict", "a concurrent change got in the way; retry")
-        case "57P01", "57P02", "57P03", "08000", "08003", "08006":
+        // 25006: a write reached a server that is read-only: a replica, or a primary that is
+        // being demoted in a failover. Nothing was written; the retry finds the new primary.
+        case "57P01", "57P02", "57P03", "08000", "08003", "08006", "25006":
             return unavailable
         default:
             return error
