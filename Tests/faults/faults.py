@@ -10,17 +10,16 @@
    duplicates.
 4. Two instances sweeping every second under intake load: each urging exactly once.
 """
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-import uuid
 
 import requests
+
+from intake import CASE, Intake
 
 BIN, ADMIN, PG_CTL, DATA, WORK = sys.argv[1:6]
 failures = []
@@ -65,54 +64,6 @@ def start(env, *flags):
         except requests.RequestException:
             time.sleep(0.1)
     raise RuntimeError("the service did not start")
-
-
-CASE = {
-    "channel": "phone", "type": "complaint", "urgency": "normal", "category": "housing.property",
-    "subject": "电梯停运", "description": "3号楼电梯停运。", "location": {"address": "红门路1号", "region": "taishan"},
-    "citizen": {"name": "张三", "phone": "13812345678", "contact_consent": True},
-}
-
-
-class Intake:
-    """Clients filing cases in a loop, each retrying its own key until it is answered 201."""
-
-    def __init__(self, port, token, workers=6, retry=True):
-        self.port, self.token, self.retry = port, token, retry
-        self.acknowledged, self.statuses, self.stop = {}, {}, threading.Event()
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(workers)]
-
-    def run(self):
-        session = requests.Session()
-        while not self.stop.is_set():
-            key = str(uuid.uuid4())
-            while not self.stop.is_set():
-                try:
-                    r = session.post(f"http://127.0.0.1:{self.port}/api/v1/cases", json=CASE, timeout=10,
-                                     headers={"Authorization": f"Bearer {self.token}", "Idempotency-Key": key})
-                    with self.lock:
-                        self.statuses[r.status_code] = self.statuses.get(r.status_code, 0) + 1
-                    if r.status_code == 201:
-                        with self.lock:
-                            self.acknowledged[key] = r.json()["number"]
-                        break
-                except requests.RequestException:
-                    with self.lock:
-                        self.statuses["no answer"] = self.statuses.get("no answer", 0) + 1
-                if not self.retry:
-                    break
-                time.sleep(0.05)
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *args):
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout=15)
 
 
 def stored(database, numbers):

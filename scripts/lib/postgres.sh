@@ -36,6 +36,29 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# free_port_range N: the first of N consecutive free loopback ports.
+free_port_range() {
+    python3 -c '
+import random, socket, sys
+n = int(sys.argv[1])
+while True:
+    base = random.randrange(20000, 50000 - n)
+    sockets = []
+    try:
+        for port in range(base, base + n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", port))
+            sockets.append(s)
+        print(base)
+        break
+    except OSError:
+        pass
+    finally:
+        for s in sockets:
+            s.close()
+' "$1"
+}
+
 # start_cluster DIR PORT AUTH [extra server options...]
 # Creates the cluster in DIR/data on first use; DIR also holds the socket and the log.
 start_cluster() {
