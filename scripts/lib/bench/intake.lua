@@ -1,0 +1,39 @@
+-- wrk script for scripts/bench intake: every request files a case with a fresh Idempotency-Key,
+-- as an operator's client does. The token comes from HOTLINE_BENCH_TOKEN.
+local token = os.getenv("HOTLINE_BENCH_TOKEN")
+local body = '{"channel":"phone","type":"complaint","urgency":"normal","category":"housing.property",'
+    .. '"subject":"电梯停运","description":"3号楼电梯停运，已三天。",'
+    .. '"location":{"address":"红门路1号","region":"taishan"},'
+    .. '"citizen":{"name":"张三","phone":"13812345678","contact_consent":true}}'
+local counter = 0
+local prefix
+
+local threads = 0
+
+function setup(thread)
+    threads = threads + 1
+    thread:set("id", threads)
+end
+
+function init(args)
+    -- Unique across threads and runs: a rerun against the same database makes new cases.
+    prefix = string.format("bench-%d-%d-%d", os.time(), id, math.random(1, 1e9))
+end
+
+function request()
+    counter = counter + 1
+    return wrk.format("POST", "/api/v1/cases", {
+        ["Authorization"] = "Bearer " .. token,
+        ["Content-Type"] = "application/json",
+        ["Idempotency-Key"] = prefix .. "-" .. counter,
+    }, body)
+end
+
+function done(summary, latency, requests)
+    -- One line for scripts/bench: requests, seconds, non-2xx answers, socket errors, p50/p95/p99 (µs).
+    local errors = summary.errors
+    io.write(string.format("RESULT %d %.3f %d %d %d %d %d\n",
+        summary.requests, summary.duration / 1e6, errors.status,
+        errors.connect + errors.read + errors.write + errors.timeout,
+        latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
