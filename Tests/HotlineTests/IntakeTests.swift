@@ -23,6 +23,35 @@ import Testing
         }
     }
 
+    /// POST answers with the case built from what it stored, without reading it back: it must
+    /// be byte for byte what GET answers, for every kind of citizen and both intake roles.
+    @Test func theAnswerToAnIntakeIsWhatReadingTheCaseGives() async throws {
+        // A clock between whole seconds and microseconds, as a real one is.
+        try await withHotline(start: TestHotline.start.addingTimeInterval(0.987_654_321)) { hotline in
+            let article = try await KnowledgeTests.publish(hotline, ["unit": "hrss", "title": "养老保险缴费基数", "body": "缴费基数在规定范围内自选。"])
+            var located = CaseBodies.make()
+            located["location"] = ["address": "泰山区红门路1号", "region": "taishan", "latitude": 36.194_736_521, "longitude": 117.129_834_211]
+            let bodies: [(role: String, body: [String: Any])] = [
+                ("operator", CaseBodies.make()),
+                ("dispatcher", located),
+                ("operator", CaseBodies.make(type: "report", confidential: true)),
+                ("operator", CaseBodies.make(type: "report", name: nil, phone: nil, anonymous: true, consent: false)),
+                ("dispatcher", CaseBodies.make(urgency: "urgent", region: nil, name: nil, consent: false, channel: "wechat")),
+                ("operator", CaseBodies.make(
+                    type: "consultation", category: "social-security.pension", subject: "养老保险缴费基数怎么选",
+                    directAnswer: ["text": "缴费基数在规定范围内自选。", "article_ids": [article]])),
+            ]
+            for (role, body) in bodies {
+                let created = try await hotline.request(.post, "/api/v1/cases", as: role, body: json(body))
+                #expect(created.status == .created, "\(created.text)")
+                let number = try #require(try created.object()["number"] as? String)
+                let read = try await hotline.request(.get, "/api/v1/cases/\(number)", as: role)
+                #expect(read.status == .ok)
+                #expect(created.text == read.text)
+            }
+        }
+    }
+
     @Test func numbersFollowTheShanghaiDayAndItsSequence() async throws {
         // 2026-03-02T23:30+08:00 is still the 2nd in Shanghai; 00:10 the next day starts at 1 again.
         try await withHotline(start: Timestamp.parse("2026-03-02T15:30:00Z")!) { hotline in

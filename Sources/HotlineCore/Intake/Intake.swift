@@ -7,6 +7,9 @@ public enum Intake {
     public struct Accepted: Sendable {
         public let id: Int64
         public let number: String
+        /// The new case as the center sees it (intake is the center's), equal to what GET
+        /// answers for it; built from what was stored, not read back.
+        public let view: CaseView
     }
 
     /// Validates and stores a new case with its first timeline event. A consultation answered
@@ -19,35 +22,38 @@ public enum Intake {
         try await checkReferences(valid, on: connection, logger: logger)
         let cited = try await KnowledgeBase.citable(valid.directAnswer?.articleIds ?? [], at: now, on: connection, logger: logger)
 
-        let day = LocalDate(now)
-        let sequence = try await connection.row("""
-            INSERT INTO case_number_days (day, last_seq) VALUES (\(day.description)::date, 1)
-            ON CONFLICT (day) DO UPDATE SET last_seq = case_number_days.last_seq + 1
-            RETURNING last_seq
-            """, logger: logger)!.value("last_seq", as: Int32.self)
-        let c = day.civil
-        let number = String(format: "%04d%02d%02d%06d", c.year, c.month, c.day, sequence)
-
+        // The day's counter row stays locked until COMMIT, so every intake of the day queues
+        // behind it: it is taken last, in the statement that stores the case and its contact,
+        // and only the timeline event and the idempotency record follow before the commit.
         let answered = valid.directAnswer != nil
+        let status = answered ? CaseStatus.closed : .accepted
+        let closure: Closure? = answered ? .directAnswer : nil
         let row = try await connection.row("""
-            INSERT INTO cases (number, channel, case_type, urgency, category, subject, description,
-                               address, region, latitude, longitude, anonymous, confidential, contact_consent,
-                               status, closure, accepted_at, accepted_by, closed_at, direct_answer)
-            VALUES (\(number), \(valid.channel.rawValue), \(valid.type.rawValue), \(valid.urgency.rawValue),
-                    \(valid.category), \(valid.subject), \(valid.description),
-                    \(valid.location?.address), \(valid.location?.region), \(valid.location?.latitude), \(valid.location?.longitude),
-                    \(valid.citizen.anonymous), \(valid.citizen.confidential), \(valid.citizen.contactConsent),
-                    \(answered ? CaseStatus.closed.rawValue : CaseStatus.accepted.rawValue),
-                    \(answered ? Closure.directAnswer.rawValue : nil), \(now), \(staff.id), \(answered ? now : nil),
-                    \(valid.directAnswer?.text))
-            RETURNING id
+            WITH next AS (
+                INSERT INTO case_number_days (day, last_seq) VALUES (\(LocalDate(now).description)::date, 1)
+                ON CONFLICT (day) DO UPDATE SET last_seq = case_number_days.last_seq + 1
+                RETURNING day, last_seq
+            ), stored AS (
+                INSERT INTO cases (number, channel, case_type, urgency, category, subject, description,
+                                   address, region, latitude, longitude, anonymous, confidential, contact_consent,
+                                   status, closure, accepted_at, accepted_by, closed_at, direct_answer)
+                SELECT to_char(next.day, 'YYYYMMDD') || lpad(next.last_seq::text, 6, '0'),
+                       \(valid.channel.rawValue), \(valid.type.rawValue), \(valid.urgency.rawValue),
+                       \(valid.category), \(valid.subject), \(valid.description),
+                       \(valid.location?.address), \(valid.location?.region), \(valid.location?.latitude), \(valid.location?.longitude),
+                       \(valid.citizen.anonymous), \(valid.citizen.confidential), \(valid.citizen.contactConsent),
+                       \(status.rawValue), \(closure?.rawValue), \(now), \(staff.id), \(answered ? now : nil),
+                       \(valid.directAnswer?.text)
+                FROM next
+                RETURNING id, number, accepted_at, closed_at
+            ), contact AS (
+                INSERT INTO case_contacts (case_id, name, phone)
+                SELECT id, \(valid.citizen.name), \(valid.citizen.phone) FROM stored WHERE NOT \(valid.citizen.anonymous)
+            )
+            SELECT id, number, accepted_at, closed_at FROM stored
             """, logger: logger)!
         let id: Int64 = try row.value("id")
-        if !valid.citizen.anonymous {
-            try await connection.execute("""
-                INSERT INTO case_contacts (case_id, name, phone) VALUES (\(id), \(valid.citizen.name), \(valid.citizen.phone))
-                """, logger: logger)
-        }
+        let number: String = try row.value("number")
         try await Timeline.record(caseId: id, kind: .accepted, by: staff, at: now, details: [
             "channel": .string(valid.channel.rawValue), "type": .string(valid.type.rawValue),
             "urgency": .string(valid.urgency.rawValue), "category": .string(valid.category),
@@ -64,7 +70,21 @@ public enum Intake {
             ], on: connection, logger: logger)
         }
         logger.info("case accepted", metadata: ["case": "\(number)", "type": "\(valid.type.rawValue)"])
-        return Accepted(id: id, number: number)
+        let citizen = valid.citizen
+        let view = CaseView(
+            number: number, status: status, closure: closure, channel: valid.channel, type: valid.type,
+            urgency: valid.urgency, category: valid.category, subject: valid.subject, description: valid.description,
+            location: valid.location,
+            citizen: CitizenView(name: citizen.anonymous ? nil : citizen.name.map(Contact.maskName),
+                                 phone: citizen.anonymous ? nil : citizen.phone.map(Contact.maskPhone),
+                                 anonymous: citizen.anonymous, confidential: citizen.confidential,
+                                 contactConsent: citizen.contactConsent),
+            directAnswer: valid.directAnswer, transfer: nil,
+            acceptedAt: try row.value("accepted_at"), closedAt: try row.value("closed_at"),
+            assignments: [], reply: nil, visitDeadline: nil, visits: [], opinions: [], returnRequests: [],
+            extensionRequests: [], reopenCount: 0, approvedReturns: 0, exemptReason: nil, mergedInto: nil, duplicates: []
+        )
+        return Accepted(id: id, number: number, view: view)
     }
 
     /// Field rules of DOMAIN §4; returns the input trimmed and normalised.
@@ -129,15 +149,16 @@ public enum Intake {
 
     /// The category must be active and the region a district, functional zone or town.
     static func checkReferences(_ input: NewCase, on connection: PostgresConnection, logger: Logger) async throws {
-        guard let category = try await connection.row(
-            "SELECT active FROM categories WHERE code = \(input.category)", logger: logger
-        ), try category.value("active", as: Bool.self) else {
+        let region = input.location?.region
+        let row = try await connection.row("""
+            SELECT (SELECT active FROM categories WHERE code = \(input.category)) AS category_active,
+                   (SELECT unit_group FROM units WHERE code = \(region)) AS region_group
+            """, logger: logger)!
+        guard try row.value("category_active", as: Bool?.self) == true else {
             throw HotlineError(.unprocessable, code: "unknown_category", "category names no active category")
         }
-        if let region = input.location?.region {
-            guard let unit = try await connection.row(
-                "SELECT unit_group FROM units WHERE code = \(region)", logger: logger
-            ), UnitGroup(rawValue: try unit.value("unit_group"))?.isArea == true else {
+        if region != nil {
+            guard let group = try row.value("region_group", as: String?.self), UnitGroup(rawValue: group)?.isArea == true else {
                 throw HotlineError(.unprocessable, code: "unknown_region",
                                    "location.region names no district, functional zone or town")
             }

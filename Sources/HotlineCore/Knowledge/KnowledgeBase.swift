@@ -326,6 +326,7 @@ public enum KnowledgeBase {
     static func citable(
         _ ids: [Int64], at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> [Int64: Int] {
+        if ids.isEmpty { return [:] }
         let today = LocalDate(now).description
         var versions: [Int64: Int] = [:]
         for row in try await connection.rows("""

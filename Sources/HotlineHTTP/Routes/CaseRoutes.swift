@@ -13,8 +13,7 @@ struct CaseRoutes {
         api.post("cases") { request, context in
             try await mutation.run(request, context: context, status: .created) { work in
                 let input = try work.body.decode(NewCase.self)
-                let accepted = try await Intake.accept(input, by: work.staff, at: work.now, on: work.connection, logger: work.logger)
-                return try await CaseQueries.view(accepted.number, for: work.staff, at: work.now, on: work.connection, logger: work.logger)
+                return try await Intake.accept(input, by: work.staff, at: work.now, on: work.connection, logger: work.logger).view
             }
         }
         api.get("cases") { request, context in

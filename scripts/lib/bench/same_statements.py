@@ -3,8 +3,8 @@
     python3 same_statements.py SERVER_LOG OFFSET FLOOR_SQL
 
 SERVER_LOG is PostgreSQL's log with log_statement = 'all' from byte OFFSET on, covering one
-POST /api/v1/cases; each statement is compared with the floor's by its opening words (values
-and parameters aside). Prints what differs and exits 1 if anything does.
+POST /api/v1/cases; each statement is compared with the floor's whole, with values, parameters,
+NULLs and layout aside. Prints what differs and exits 1 if anything does.
 """
 import re
 import sys
@@ -12,9 +12,10 @@ import sys
 log, offset, floor = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
 
-def opening(sql):
-    sql = re.sub(r"\$\d+|:[a-z_]+|'[^']*'|\b\d+\b", "?", sql).replace("\\gset", "").strip().rstrip(";")
-    return " ".join(sql.split())[:40]
+def normalised(sql):
+    sql = re.sub(r"\\gset\s*\w*", "", sql)
+    sql = re.sub(r"\$\d+|:[a-z_]+|'[^']*'|\bNULL\b", "?", sql).strip().rstrip(";")
+    return " ".join(sql.split()).replace("( ", "(").replace(" )", ")")
 
 
 with open(log, encoding="utf-8", errors="replace") as f:
@@ -30,7 +31,8 @@ for line in text.splitlines():
         current.append(line)
     else:
         current = None
-executed = [opening(" ".join(parts)) for parts in executed]
+# The pool's keep-alive (SELECT 1) is not intake's.
+executed = [s for s in (normalised(" ".join(parts)) for parts in executed) if s != "SELECT 1"]
 
 script, statement = [], []
 for line in open(floor, encoding="utf-8"):
@@ -39,7 +41,7 @@ for line in open(floor, encoding="utf-8"):
         continue
     statement.append(stripped)
     if stripped.endswith(";") or stripped.endswith("\\gset") or "\\gset " in stripped:
-        script.append(opening(" ".join(statement)))
+        script.append(normalised(" ".join(statement)))
         statement = []
 
 if executed == script:
