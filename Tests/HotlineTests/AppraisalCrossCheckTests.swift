@@ -3,7 +3,7 @@ import HotlineCore
 import PostgresNIO
 import Testing
 
-/// A generated month, computed twice: by the report, and here, independently, by replaying
+/// A generated month and its year, computed twice: by the report, and here, independently, by replaying
 /// each case's timeline. The two must agree to the last numerator and denominator.
 @Suite("Appraisal cross-check") struct AppraisalCrossCheckTests {
     struct Event {
@@ -17,6 +17,17 @@ import Testing
     struct Tally {
         var sign = (0, 0), reply = (0, 0), satisfied = (0, 0), resolved = (0, 0), reopen = (0, 0)
         var unreasonable = 0, escalations = 0, overdue = Set<Int64>()
+        /// Adds another month's tally; overdue cases stay apart per month (`tag`).
+        mutating func add(_ other: Tally, tag: Int64) {
+            sign = (sign.0 + other.sign.0, sign.1 + other.sign.1)
+            reply = (reply.0 + other.reply.0, reply.1 + other.reply.1)
+            satisfied = (satisfied.0 + other.satisfied.0, satisfied.1 + other.satisfied.1)
+            resolved = (resolved.0 + other.resolved.0, resolved.1 + other.resolved.1)
+            reopen = (reopen.0 + other.reopen.0, reopen.1 + other.reopen.1)
+            unreasonable += other.unreasonable
+            escalations += other.escalations
+            overdue.formUnion(other.overdue.map { $0 * 100 + tag })
+        }
         var text: String {
             "sign \(sign.0)/\(sign.1) reply \(reply.0)/\(reply.1) sat \(satisfied.0)/\(satisfied.1) res \(resolved.0)/\(resolved.1) "
                 + "reopen \(reopen.0)/\(reopen.1) unreasonable \(unreasonable) escalations \(escalations) overdue \(overdue.count)"
@@ -115,6 +126,30 @@ import Testing
         return tally
     }
 
+    /// A report's lines against the replay's tallies: how many lines, and those that differ.
+    static func compare(_ report: [String: Any], _ expected: [String: Tally]) -> (Int, [String]) {
+        var compared = 0
+        var differences: [String] = []
+        for line in report["units"] as! [[String: Any]] {
+            let unit = line["unit"] as! String
+            let indicators = line["indicators"] as! [String: Any]
+            func pair(_ name: String) -> (Int, Int) {
+                let value = indicators[name] as! [String: Any]
+                return (value["numerator"] as! Int, value["denominator"] as! Int)
+            }
+            var got = Tally()
+            got.sign = pair("on_time_sign"); got.reply = pair("on_time_reply"); got.satisfied = pair("satisfaction")
+            got.resolved = pair("resolution"); got.reopen = pair("reopen")
+            got.unreasonable = line["unreasonable_returns"] as! Int
+            got.escalations = line["escalations"] as! Int
+            got.overdue = Set((0..<(line["overdue"] as! Int)).map(Int64.init))
+            let want = expected[unit] ?? Tally()
+            if got.text != want.text { differences.append("\(unit): report \(got.text) | timeline \(want.text)") }
+            compared += 1
+        }
+        return (compared, differences)
+    }
+
     @Test func aGeneratedMonthAgreesWithAReplayOfTheTimeline() async throws {
         try await withHotline(start: Timestamp.parse("2026-05-10T09:00:00+08:00")!) { hotline in
             // setup: three weeks of a hotline's work, generated through the service's operations
@@ -139,26 +174,23 @@ import Testing
             #expect(events.count == 400)
             let expected = Self.replay(events, month: Period("2026-03")!, now: now)
             // verify: unit by unit, figure by figure
-            var compared = 0
-            var differences: [String] = []
-            for line in report["units"] as! [[String: Any]] {
-                let unit = line["unit"] as! String
-                let indicators = line["indicators"] as! [String: Any]
-                func pair(_ name: String) -> (Int, Int) {
-                    let value = indicators[name] as! [String: Any]
-                    return (value["numerator"] as! Int, value["denominator"] as! Int)
-                }
-                var got = Tally()
-                got.sign = pair("on_time_sign"); got.reply = pair("on_time_reply"); got.satisfied = pair("satisfaction")
-                got.resolved = pair("resolution"); got.reopen = pair("reopen")
-                got.unreasonable = line["unreasonable_returns"] as! Int
-                got.escalations = line["escalations"] as! Int
-                got.overdue = Set((0..<(line["overdue"] as! Int)).map(Int64.init))
-                let want = expected[unit] ?? Tally()
-                if got.text != want.text { differences.append("\(unit): report \(got.text) | timeline \(want.text)") }
-                compared += 1
-            }
+            let (compared, differences) = Self.compare(report, expected)
             #expect(differences.isEmpty, "\(differences)")
+            // The year sums its months (January to May, the months begun by now): a case rated
+            // in March and again in April counts in both, as an overdue case does.
+            var months: [String: Tally] = [:]
+            for month in 1...5 {
+                for (unit, tally) in Self.replay(events, month: Period(String(format: "2026-%02d", month))!, now: now) {
+                    months[unit, default: Tally()].add(tally, tag: Int64(month))
+                }
+            }
+            let year = try await hotline.request(.get, "/api/v1/appraisals/2026", as: "manager").object()
+            let (_, yearDifferences) = Self.compare(year, months)
+            #expect(yearDifferences.isEmpty, "\(yearDifferences)")
+            let ratedInTheYear = months.values.map(\.satisfied.1).reduce(0, +)
+            let ratedInMarch = expected.values.map(\.satisfied.1).reduce(0, +)
+            #expect(ratedInTheYear > ratedInMarch)  // April's ratings are in the year as well
+            #expect(year["period"] as? String == "2026")
             // The month was busy enough to mean something.
             var totals = Tally()
             for tally in expected.values {

@@ -126,6 +126,8 @@ import Testing
             #expect(Self.fraction(Self.line(year, "housing"), "on_time_sign") == "5/6")
             #expect(Self.fraction(Self.line(year, "water"), "satisfaction") == "1/1")
             #expect(Self.line(year, "housing")["escalations"] as? Int == 1)
+            #expect(Self.line(year, "housing")["overdue"] as? Int == 2)                    // 2 in March, 4 in April
+            #expect(Self.fraction(Self.line(year, "housing"), "satisfaction") == "3/3")  // April: none for housing
         }
     }
 

@@ -61,7 +61,8 @@ with Intake(port, tokens["operator"], workers=8) as load:
     postmaster = int(open(os.path.join(data, "postmaster.pid")).readline())
     killed = time.monotonic()
     os.kill(postmaster, signal.SIGKILL)
-    print(f"killed the primary {before} (postmaster {postmaster})", flush=True)
+    print(f"killed the primary {before} (postmaster {postmaster}) at {time.strftime('%H:%M:%S')}"
+          f".{int(time.time() * 1000) % 1000:03d} UTC", flush=True)
     time.sleep(12)
 
 after = leader()

@@ -155,12 +155,7 @@ public enum Appraisal {
     ) async throws -> AppraisalReport {
         let months = period.month != nil ? [period]
             : (1...12).map { Period(String(format: "%04d-%02d", period.year, $0))! }.filter { $0.start < now }
-        var totals: [String: Counts] = [:]
-        for month in months {
-            for (unit, counts) in try await AppraisalRecord.counts(month, at: now, on: connection, logger: logger) {
-                totals[unit, default: Counts()] += counts
-            }
-        }
+        let totals = try await AppraisalRecord.counts(months, at: now, on: connection, logger: logger)
         let weights = try await self.weights(on: connection, logger: logger)
         let units = try await connection.rows("""
             SELECT code, name, unit_group, active FROM units ORDER BY code
@@ -219,21 +214,10 @@ public enum Appraisal {
     }
 }
 
-/// What the record says of one unit in one month.
+/// What the record says of one unit over a period.
 struct Counts: Equatable {
     var indicators = Indicators()
     var unreasonableReturns = 0
     var escalations = 0
     var overdue = 0
-
-    static func += (lhs: inout Counts, rhs: Counts) {
-        lhs.indicators.onTimeSign = lhs.indicators.onTimeSign + rhs.indicators.onTimeSign
-        lhs.indicators.onTimeReply = lhs.indicators.onTimeReply + rhs.indicators.onTimeReply
-        lhs.indicators.satisfaction = lhs.indicators.satisfaction + rhs.indicators.satisfaction
-        lhs.indicators.resolution = lhs.indicators.resolution + rhs.indicators.resolution
-        lhs.indicators.reopen = lhs.indicators.reopen + rhs.indicators.reopen
-        lhs.unreasonableReturns += rhs.unreasonableReturns
-        lhs.escalations += rhs.escalations
-        lhs.overdue += rhs.overdue
-    }
 }

@@ -25,10 +25,26 @@ enum AppraisalRecord {
 
     static let notWithdrawn = "c.closure IS DISTINCT FROM 'withdrawn'"
 
+    /// The row's case is not withdrawn: an anti-join on the few withdrawn cases (a partial
+    /// index) rather than a join with every case.
+    static func kept(_ alias: String) -> String {
+        "NOT EXISTS (SELECT FROM cases w WHERE w.id = \(alias).case_id AND w.closure = 'withdrawn')"
+    }
+
+    /// The Asia/Shanghai month a time falls in, for the figures that are counted per month.
+    static func month(_ column: String) -> String {
+        "date_trunc('month', \(column), 'Asia/Shanghai')"
+    }
+
+    /// What the record says of each unit over consecutive whole months, summed month by month:
+    /// one pass over the span, each row attributed to the month of its time, and the two
+    /// figures that count a case once per month (the latest rating, overdue cases) grouped by
+    /// month before they are summed.
     static func counts(
-        _ month: Period, at now: Date, on connection: PostgresConnection, logger: Logger
+        _ months: [Period], at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> [String: Counts] {
-        let (start, end) = (month.start, month.end)
+        guard let first = months.first, let last = months.last else { return [:] }
+        let (start, end) = (first.start, last.end)
         let late = late(now)
         var counts: [String: Counts] = [:]
 
@@ -38,9 +54,8 @@ enum AppraisalRecord {
                    count(*) FILTER (WHERE \(unescaped: onTime) OR \(unescaped: late)) AS den
             FROM assignments a
             JOIN deadlines d ON d.assignment_id = a.id AND d.step = 'sign'
-            JOIN cases c ON c.id = a.case_id
             WHERE a.dispatched_at >= \(start) AND a.dispatched_at < \(end)
-              AND a.status NOT IN ('returned', 'cancelled') AND \(unescaped: notWithdrawn)
+              AND a.status NOT IN ('returned', 'cancelled') AND \(unescaped: kept("a"))
             GROUP BY d.unit_code
             """, logger: logger) {
             counts[try row.value("unit"), default: Counts()].indicators.onTimeSign = try indicator(row)
@@ -49,8 +64,8 @@ enum AppraisalRecord {
         for row in try await connection.rows("""
             SELECT d.unit_code AS unit, count(*) FILTER (WHERE \(unescaped: onTime)) AS num,
                    count(*) FILTER (WHERE \(unescaped: onTime) OR \(unescaped: late)) AS den
-            FROM deadlines d JOIN cases c ON c.id = d.case_id
-            WHERE d.step = 'reply' AND d.due_at >= \(start) AND d.due_at < \(end) AND \(unescaped: notWithdrawn)
+            FROM deadlines d
+            WHERE d.step = 'reply' AND d.due_at >= \(start) AND d.due_at < \(end) AND \(unescaped: kept("d"))
             GROUP BY d.unit_code
             """, logger: logger) {
             counts[try row.value("unit"), default: Counts()].indicators.onTimeReply = try indicator(row)
@@ -62,11 +77,11 @@ enum AppraisalRecord {
                    count(*) FILTER (WHERE satisfaction IN ('satisfied', 'basically_satisfied')) AS satisfied,
                    count(*) FILTER (WHERE resolved) AS resolved
             FROM (
-                SELECT DISTINCT ON (v.case_id) v.case_id, r.unit_code AS unit, v.satisfaction, v.resolved
-                FROM visits v JOIN replies r ON r.id = v.reply_id JOIN cases c ON c.id = v.case_id
-                WHERE v.reached AND v.visited_at >= \(start) AND v.visited_at < \(end)
-                  AND \(unescaped: notWithdrawn) AND c.exempt_reason IS NULL
-                ORDER BY v.case_id, v.visited_at DESC, v.id DESC
+                SELECT DISTINCT ON (\(unescaped: month("v.visited_at")), v.case_id) r.unit_code AS unit, v.satisfaction, v.resolved
+                FROM visits v JOIN replies r ON r.id = v.reply_id
+                WHERE v.reached AND v.visited_at >= \(start) AND v.visited_at < \(end) AND \(unescaped: kept("v"))
+                  AND NOT EXISTS (SELECT FROM cases x WHERE x.id = v.case_id AND x.exempt_reason IS NOT NULL)
+                ORDER BY \(unescaped: month("v.visited_at")), v.case_id, v.visited_at DESC, v.id DESC
             ) latest
             GROUP BY unit
             """, logger: logger) {
@@ -79,12 +94,12 @@ enum AppraisalRecord {
         for row in try await connection.rows("""
             SELECT unit, sum(reopens)::int8 AS num, sum(replies)::int8 AS den FROM (
                 SELECT e.unit_code AS unit, 1 AS reopens, 0 AS replies
-                FROM case_events e JOIN cases c ON c.id = e.case_id
-                WHERE e.kind = 'reopened' AND e.at >= \(start) AND e.at < \(end) AND \(unescaped: notWithdrawn)
+                FROM case_events e
+                WHERE e.kind = 'reopened' AND e.at >= \(start) AND e.at < \(end) AND \(unescaped: kept("e"))
                 UNION ALL
                 SELECT r.unit_code, 0, 1
-                FROM replies r JOIN cases c ON c.id = r.case_id
-                WHERE r.replied_at >= \(start) AND r.replied_at < \(end) AND \(unescaped: notWithdrawn)
+                FROM replies r
+                WHERE r.replied_at >= \(start) AND r.replied_at < \(end) AND \(unescaped: kept("r"))
             ) x GROUP BY unit
             """, logger: logger) {
             counts[try row.value("unit"), default: Counts()].indicators.reopen = try indicator(row)
@@ -93,12 +108,12 @@ enum AppraisalRecord {
         for row in try await connection.rows("""
             SELECT unit, sum(rejected)::int8 AS rejected, sum(escalated)::int8 AS escalated FROM (
                 SELECT q.unit_code AS unit, 1 AS rejected, 0 AS escalated
-                FROM return_requests q JOIN cases c ON c.id = q.case_id
-                WHERE q.status = 'rejected' AND q.reviewed_at >= \(start) AND q.reviewed_at < \(end) AND \(unescaped: notWithdrawn)
+                FROM return_requests q
+                WHERE q.status = 'rejected' AND q.reviewed_at >= \(start) AND q.reviewed_at < \(end) AND \(unescaped: kept("q"))
                 UNION ALL
                 SELECT e.unit_code, 0, 1
-                FROM escalations e JOIN cases c ON c.id = e.case_id
-                WHERE e.escalated_at >= \(start) AND e.escalated_at < \(end) AND \(unescaped: notWithdrawn)
+                FROM escalations e
+                WHERE e.escalated_at >= \(start) AND e.escalated_at < \(end) AND \(unescaped: kept("e"))
             ) x GROUP BY unit
             """, logger: logger) {
             let unit: String = try row.value("unit")
@@ -107,11 +122,13 @@ enum AppraisalRecord {
         }
         // Overdue cases: at least one of the unit's deadlines falling in the month and missed.
         for row in try await connection.rows("""
-            SELECT d.unit_code AS unit, count(DISTINCT d.case_id) AS overdue
-            FROM deadlines d JOIN cases c ON c.id = d.case_id
-            WHERE d.step IN ('sign', 'opinion', 'reply') AND d.due_at >= \(start) AND d.due_at < \(end)
-              AND \(unescaped: late) AND \(unescaped: notWithdrawn)
-            GROUP BY d.unit_code
+            SELECT unit, sum(cases)::int8 AS overdue FROM (
+                SELECT d.unit_code AS unit, count(DISTINCT d.case_id) AS cases
+                FROM deadlines d
+                WHERE d.step IN ('sign', 'opinion', 'reply') AND d.due_at >= \(start) AND d.due_at < \(end)
+                  AND \(unescaped: late) AND \(unescaped: kept("d"))
+                GROUP BY d.unit_code, \(unescaped: month("d.due_at"))
+            ) x GROUP BY unit
             """, logger: logger) {
             counts[try row.value("unit"), default: Counts()].overdue = try row.value("overdue")
         }
