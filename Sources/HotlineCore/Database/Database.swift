@@ -24,7 +24,7 @@ public struct Database: Sendable {
         defer { inUse.decrement() }
         do {
             return try await client.withConnection { connection in
-                try await connection.execute("BEGIN", logger: logger)
+                try await connection.run(Begin(query: "BEGIN"), logger: logger)
                 let result: Result
                 do {
                     result = try await body(connection)
@@ -35,13 +35,17 @@ public struct Database: Sendable {
                     }
                     throw error
                 }
-                try await connection.execute("COMMIT", logger: logger)
+                try await connection.run(Commit(query: "COMMIT"), logger: logger)
                 return result
             }
         } catch {
             throw DatabaseFailure.translate(error)
         }
     }
+
+    /// Every write opens and ends one: prepared.
+    struct Begin: PreparedQuery { let query: PostgresQuery }
+    struct Commit: PreparedQuery { let query: PostgresQuery }
 
     /// Runs `body` on a connection outside any explicit transaction (reads).
     public func read<Result: Sendable>(

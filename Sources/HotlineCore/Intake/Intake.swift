@@ -28,7 +28,7 @@ public enum Intake {
         let answered = valid.directAnswer != nil
         let status = answered ? CaseStatus.closed : .accepted
         let closure: Closure? = answered ? .directAnswer : nil
-        let row = try await connection.row("""
+        let row = try await connection.row(Store(query: """
             WITH next AS (
                 INSERT INTO case_number_days (day, last_seq) VALUES (\(LocalDate(now).description)::date, 1)
                 ON CONFLICT (day) DO UPDATE SET last_seq = case_number_days.last_seq + 1
@@ -51,7 +51,7 @@ public enum Intake {
                 SELECT id, \(valid.citizen.name), \(valid.citizen.phone) FROM stored WHERE NOT \(valid.citizen.anonymous)
             )
             SELECT id, number, accepted_at, closed_at FROM stored
-            """, logger: logger)!
+            """), logger: logger)!
         let id: Int64 = try row.value("id")
         let number: String = try row.value("number")
         try await Timeline.record(caseId: id, kind: .accepted, by: staff, at: now, details: [
@@ -86,6 +86,10 @@ public enum Intake {
         )
         return Accepted(id: id, number: number, view: view)
     }
+
+    /// The two statements of every intake: prepared.
+    struct Store: PreparedQuery { let query: PostgresQuery }
+    struct References: PreparedQuery { let query: PostgresQuery }
 
     /// Field rules of DOMAIN §4; returns the input trimmed and normalised.
     static func validate(_ input: NewCase) throws -> NewCase {
@@ -150,10 +154,10 @@ public enum Intake {
     /// The category must be active and the region a district, functional zone or town.
     static func checkReferences(_ input: NewCase, on connection: PostgresConnection, logger: Logger) async throws {
         let region = input.location?.region
-        let row = try await connection.row("""
+        let row = try await connection.row(References(query: """
             SELECT (SELECT active FROM categories WHERE code = \(input.category)) AS category_active,
                    (SELECT unit_group FROM units WHERE code = \(region)) AS region_group
-            """, logger: logger)!
+            """), logger: logger)!
         guard try row.value("category_active", as: Bool?.self) == true else {
             throw HotlineError(.unprocessable, code: "unknown_category", "category names no active category")
         }

@@ -109,17 +109,20 @@ public enum Users {
     /// The staff member a bearer token belongs to, if the token is live and its user active.
     public static func authenticate(token: String, on connection: PostgresConnection, logger: Logger) async throws -> Staff? {
         guard token.utf8.count <= 200 else { return nil }
-        guard let row = try await connection.row("""
+        guard let row = try await connection.row(TokenOwner(query: """
             SELECT u.id, u.role, u.unit_code
             FROM tokens t JOIN users u ON u.id = t.user_id
             WHERE t.token_hash = \(hash(token)) AND t.revoked_at IS NULL AND u.active
-            """, logger: logger) else { return nil }
+            """), logger: logger) else { return nil }
         return Staff(
             id: try row.value("id"),
             role: Role(rawValue: try row.value("role"))!,
             unit: try row.value("unit_code")
         )
     }
+
+    /// Every request runs it: prepared.
+    struct TokenOwner: PreparedQuery { let query: PostgresQuery }
 
     static func hash(_ token: String) -> ByteBuffer {
         ByteBuffer(bytes: SHA256.hash(data: Data(token.utf8)))

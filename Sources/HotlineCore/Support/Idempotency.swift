@@ -33,11 +33,11 @@ public enum Idempotency {
         var checker = FieldChecker()
         checker.text(key, field: "Idempotency-Key", max: 200)
         try checker.check()
-        let claimed = try await connection.execute("""
+        let claimed = try await connection.run(Claim(query: """
             INSERT INTO idempotency_keys (scope, key, fingerprint, created_at)
             VALUES (\(scope), \(key), \(ByteBuffer(bytes: fingerprint)), \(now))
             ON CONFLICT (scope, key) DO NOTHING RETURNING key
-            """, logger: logger)
+            """), logger: logger)
         if claimed == 1 { return nil }
         let row = try await connection.row("""
             SELECT fingerprint, status, response FROM idempotency_keys WHERE scope = \(scope) AND key = \(key)
@@ -55,9 +55,13 @@ public enum Idempotency {
     public static func complete(
         scope: String, key: String, status: Int, body: [UInt8], on connection: PostgresConnection, logger: Logger
     ) async throws {
-        try await connection.execute("""
+        try await connection.run(Complete(query: """
             UPDATE idempotency_keys SET status = \(Int32(status)), response = \(ByteBuffer(bytes: body))
             WHERE scope = \(scope) AND key = \(key)
-            """, logger: logger)
+            """), logger: logger)
     }
+
+    /// Every write runs both: prepared.
+    struct Claim: PreparedQuery { let query: PostgresQuery }
+    struct Complete: PreparedQuery { let query: PostgresQuery }
 }

@@ -58,11 +58,14 @@ public enum Timeline {
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         let role = staff?.role.rawValue ?? "system"
-        try await connection.execute("""
+        try await connection.run(Append(query: """
             INSERT INTO case_events (case_id, at, kind, actor_id, actor_role, unit_code, details)
             VALUES (\(caseId), \(at), \(kind.rawValue), \(staff?.id), \(role), \(unit ?? staff?.unit), \(JSONValue.object(details)))
-            """, logger: logger)
+            """), logger: logger)
     }
+
+    /// Every step of every case writes one: prepared.
+    struct Append: PreparedQuery { let query: PostgresQuery }
 
     public static func events(caseId: Int64, on connection: PostgresConnection, logger: Logger) async throws -> [TimelineEvent] {
         try await connection.rows("""
