@@ -29,6 +29,29 @@ import Testing
 
     /// Reports and statistics read through their own connection (a replica in deploy/): they
     /// work on its read-only session, and they really read there.
+    struct Probe: PreparedStatement { let query: PostgresQuery }
+
+    /// A prepared statement binds new values on every call, and one whose SQL text changes
+    /// between calls (it would run the first text with the second's values) is refused.
+    @Test func preparedStatementsBindEachCallAndKeepTheirText() async throws {
+        try await withHotline { hotline in
+            let values = try await hotline.sql { connection in
+                var seen: [String] = []
+                for code in ["housing", "water"] {
+                    let row = try await connection.row(Probe(query: "SELECT name FROM units WHERE code = \(code)"), logger: TestDatabase.logger)
+                    seen.append(try #require(row).value("name"))
+                }
+                return seen
+            }
+            #expect(values.count == 2 && values[0] != values[1])
+            await #expect(throws: PreparedSQL.Varies.self) {
+                try await hotline.sql { connection in
+                    try await connection.row(Probe(query: "SELECT code FROM units WHERE name = \("x")"), logger: TestDatabase.logger)
+                }
+            }
+        }
+    }
+
     @Test func reportsReadThroughTheirOwnReadOnlyConnection() async throws {
         try await withHotline(reportsDatabase: { $0 }) { hotline in
             let number = try await hotline.fileCase()

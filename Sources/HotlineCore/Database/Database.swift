@@ -44,8 +44,8 @@ public struct Database: Sendable {
     }
 
     /// Every write opens and ends one: prepared.
-    struct Begin: PreparedQuery { let query: PostgresQuery }
-    struct Commit: PreparedQuery { let query: PostgresQuery }
+    struct Begin: PreparedStatement { let query: PostgresQuery }
+    struct Commit: PreparedStatement { let query: PostgresQuery }
 
     /// Runs `body` on a connection outside any explicit transaction (reads).
     public func read<Result: Sendable>(

@@ -6,14 +6,14 @@ import PostgresNIO
 /// A statement on the hot path (every request, every intake, every timeline event), prepared
 /// once per connection: PostgreSQL then binds and runs it without parsing and planning it
 /// again. PostgresNIO names a prepared statement after its type, so each is a type of its own,
-/// `struct Name: PreparedQuery { let query: PostgresQuery }`, written with interpolation like
+/// `struct Name: PreparedStatement { let query: PostgresQuery }`, written with interpolation like
 /// every other query. Its SQL is the text of its query, which binds every value and so must be
 /// the same on every call: the first call records it and later calls are held to it.
-protocol PreparedQuery: PostgresPreparedStatement where Row == PostgresRow {
+protocol PreparedStatement: PostgresPreparedStatement where Row == PostgresRow {
     var query: PostgresQuery { get }
 }
 
-extension PreparedQuery {
+extension PreparedStatement {
     static var sql: String { PreparedSQL.text(of: Self.self) }
     func makeBindings() -> PostgresBindings { query.binds }
     func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
@@ -29,7 +29,7 @@ enum PreparedSQL {
         var description: String { "\(statement): a prepared statement's SQL must be the same on every call" }
     }
 
-    static func record<Statement: PreparedQuery>(_ statement: Statement) throws {
+    static func record<Statement: PreparedStatement>(_ statement: Statement) throws {
         let sql = statement.query.sql
         let first = texts.withLockedValue { texts in
             if let known = texts[ObjectIdentifier(Statement.self)] { return known }
@@ -39,7 +39,7 @@ enum PreparedSQL {
         guard first == sql else { throw Varies(statement: "\(Statement.self)") }
     }
 
-    static func text<Statement: PreparedQuery>(of type: Statement.Type) -> String {
+    static func text<Statement: PreparedStatement>(of type: Statement.Type) -> String {
         texts.withLockedValue { $0[ObjectIdentifier(type)] } ?? ""
     }
 }
@@ -62,7 +62,7 @@ extension PostgresConnection {
     }
 
     /// All rows of a prepared statement, each read by column name.
-    func rows<Statement: PreparedQuery>(_ statement: Statement, logger: Logger) async throws -> [PostgresRandomAccessRow] {
+    func rows<Statement: PreparedStatement>(_ statement: Statement, logger: Logger) async throws -> [PostgresRandomAccessRow] {
         try PreparedSQL.record(statement)
         return try await guarded {
             let sequence: AsyncThrowingMapSequence<PostgresRowSequence, PostgresRow> = try await self.execute(statement, logger: logger)
@@ -73,13 +73,13 @@ extension PostgresConnection {
     }
 
     /// The first row of a prepared statement, if any.
-    func row<Statement: PreparedQuery>(_ statement: Statement, logger: Logger) async throws -> PostgresRandomAccessRow? {
+    func row<Statement: PreparedStatement>(_ statement: Statement, logger: Logger) async throws -> PostgresRandomAccessRow? {
         try await rows(statement, logger: logger).first
     }
 
     /// Runs a prepared statement for its effect; returns how many rows it returned.
     @discardableResult
-    func run<Statement: PreparedQuery>(_ statement: Statement, logger: Logger) async throws -> Int {
+    func run<Statement: PreparedStatement>(_ statement: Statement, logger: Logger) async throws -> Int {
         try await rows(statement, logger: logger).count
     }
 

@@ -88,8 +88,8 @@ public enum Intake {
     }
 
     /// The two statements of every intake: prepared.
-    struct Store: PreparedQuery { let query: PostgresQuery }
-    struct References: PreparedQuery { let query: PostgresQuery }
+    struct Store: PreparedStatement { let query: PostgresQuery }
+    struct References: PreparedStatement { let query: PostgresQuery }
 
     /// Field rules of DOMAIN §4; returns the input trimmed and normalised.
     static func validate(_ input: NewCase) throws -> NewCase {

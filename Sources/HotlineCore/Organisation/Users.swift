@@ -122,7 +122,7 @@ public enum Users {
     }
 
     /// Every request runs it: prepared.
-    struct TokenOwner: PreparedQuery { let query: PostgresQuery }
+    struct TokenOwner: PreparedStatement { let query: PostgresQuery }
 
     static func hash(_ token: String) -> ByteBuffer {
         ByteBuffer(bytes: SHA256.hash(data: Data(token.utf8)))

@@ -62,6 +62,6 @@ public enum Idempotency {
     }
 
     /// Every write runs both: prepared.
-    struct Claim: PreparedQuery { let query: PostgresQuery }
-    struct Complete: PreparedQuery { let query: PostgresQuery }
+    struct Claim: PreparedStatement { let query: PostgresQuery }
+    struct Complete: PreparedStatement { let query: PostgresQuery }
 }

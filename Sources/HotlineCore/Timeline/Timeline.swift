@@ -65,7 +65,7 @@ public enum Timeline {
     }
 
     /// Every step of every case writes one: prepared.
-    struct Append: PreparedQuery { let query: PostgresQuery }
+    struct Append: PreparedStatement { let query: PostgresQuery }
 
     public static func events(caseId: Int64, on connection: PostgresConnection, logger: Logger) async throws -> [TimelineEvent] {
         try await connection.rows("""
