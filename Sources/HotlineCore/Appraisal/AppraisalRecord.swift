@@ -23,8 +23,6 @@ enum AppraisalRecord {
             """
     }
 
-    static let notWithdrawn = "c.closure IS DISTINCT FROM 'withdrawn'"
-
     /// The row's case is not withdrawn: an anti-join on the few withdrawn cases (a partial
     /// index) rather than a join with every case.
     static func kept(_ alias: String) -> String {

@@ -62,17 +62,17 @@ public enum Statistics {
         let visits = try await connection.row("""
             SELECT count(*) FILTER (WHERE \(unescaped: AppraisalRecord.onTime)) AS num,
                    count(*) FILTER (WHERE \(unescaped: AppraisalRecord.onTime) OR \(unescaped: late)) AS den
-            FROM deadlines d JOIN cases c ON c.id = d.case_id
-            WHERE d.step = 'visit' AND d.due_at >= \(start) AND d.due_at < \(end) AND \(unescaped: AppraisalRecord.notWithdrawn)
+            FROM deadlines d
+            WHERE d.step = 'visit' AND d.due_at >= \(start) AND d.due_at < \(end) AND \(unescaped: AppraisalRecord.kept("d"))
             """, logger: logger)!
         let overdue = try await connection.row("""
-            SELECT count(DISTINCT d.case_id) AS n FROM deadlines d JOIN cases c ON c.id = d.case_id
+            SELECT count(DISTINCT d.case_id) AS n FROM deadlines d
             WHERE d.step IN ('sign', 'opinion', 'reply') AND d.due_at >= \(start) AND d.due_at < \(end)
-              AND \(unescaped: late) AND \(unescaped: AppraisalRecord.notWithdrawn)
+              AND \(unescaped: late) AND \(unescaped: AppraisalRecord.kept("d"))
             """, logger: logger)!.value("n", as: Int.self)
         let escalations = try await connection.row("""
-            SELECT count(*) AS n FROM escalations e JOIN cases c ON c.id = e.case_id
-            WHERE e.escalated_at >= \(start) AND e.escalated_at < \(end) AND \(unescaped: AppraisalRecord.notWithdrawn)
+            SELECT count(*) AS n FROM escalations e
+            WHERE e.escalated_at >= \(start) AND e.escalated_at < \(end) AND \(unescaped: AppraisalRecord.kept("e"))
             """, logger: logger)!.value("n", as: Int.self)
         return Overview(
             period: period.description,

@@ -166,15 +166,14 @@ public enum CaseQueries {
         case .leadUnit where handle.identityProtected: return nil
         case .center, .leadUnit: break
         }
-        var view = CitizenView(name: nil, phone: nil, anonymous: handle.anonymous,
-                               confidential: handle.confidential, contactConsent: handle.contactConsent)
+        var (name, phone): (String?, String?) = (nil, nil)
         if !handle.anonymous, let contact = try await connection.row(
             "SELECT name, phone FROM case_contacts WHERE case_id = \(handle.id)", logger: logger
         ) {
-            view.name = (try contact.value("name", as: String?.self)).map(Contact.maskName)
-            view.phone = (try contact.value("phone", as: String?.self)).map(Contact.maskPhone)
+            (name, phone) = (try contact.value("name"), try contact.value("phone"))
         }
-        return view
+        return .masked(name: name, phone: phone, anonymous: handle.anonymous,
+                       confidential: handle.confidential, contactConsent: handle.contactConsent)
     }
 
     public static func list(

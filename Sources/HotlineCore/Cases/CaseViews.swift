@@ -13,6 +13,14 @@ public struct CitizenView: Codable, Sendable, Equatable {
         case name, phone, anonymous, confidential
         case contactConsent = "contact_consent"
     }
+
+    /// A citizen as the center and the lead unit see them: name and phone masked.
+    static func masked(
+        name: String?, phone: String?, anonymous: Bool, confidential: Bool, contactConsent: Bool
+    ) -> CitizenView {
+        CitizenView(name: name.map(Contact.maskName), phone: phone.map(Contact.maskPhone),
+                    anonymous: anonymous, confidential: confidential, contactConsent: contactConsent)
+    }
 }
 
 public struct AssignmentView: Codable, Sendable, Equatable {

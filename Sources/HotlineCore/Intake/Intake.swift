@@ -75,10 +75,9 @@ public enum Intake {
             number: number, status: status, closure: closure, channel: valid.channel, type: valid.type,
             urgency: valid.urgency, category: valid.category, subject: valid.subject, description: valid.description,
             location: valid.location,
-            citizen: CitizenView(name: citizen.anonymous ? nil : citizen.name.map(Contact.maskName),
-                                 phone: citizen.anonymous ? nil : citizen.phone.map(Contact.maskPhone),
-                                 anonymous: citizen.anonymous, confidential: citizen.confidential,
-                                 contactConsent: citizen.contactConsent),
+            // `validate` leaves an anonymous citizen without name or phone.
+            citizen: .masked(name: citizen.name, phone: citizen.phone, anonymous: citizen.anonymous,
+                             confidential: citizen.confidential, contactConsent: citizen.contactConsent),
             directAnswer: valid.directAnswer, transfer: nil,
             acceptedAt: try row.value("accepted_at"), closedAt: try row.value("closed_at"),
             assignments: [], reply: nil, visitDeadline: nil, visits: [], opinions: [], returnRequests: [],
