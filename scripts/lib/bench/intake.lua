@@ -1,10 +1,10 @@
 -- wrk script for scripts/bench intake: every request files a case with a fresh Idempotency-Key,
 -- as an operator's client does. The token comes from HOTLINE_BENCH_TOKEN.
 local token = os.getenv("HOTLINE_BENCH_TOKEN")
-local body = '{"channel":"phone","type":"complaint","urgency":"normal","category":"housing.property",'
-    .. '"subject":"电梯停运","description":"3号楼电梯停运，已三天。",'
-    .. '"location":{"address":"红门路1号","region":"taishan"},'
-    .. '"citizen":{"name":"张三","phone":"13812345678","contact_consent":true}}'
+-- The case filed, the same one scripts/bench captures and pgbench's floor inserts.
+local file = assert(io.open("scripts/lib/bench/intake-case.json", "r"))
+local body = file:read("*a"):gsub("%s+$", "")
+file:close()
 local counter = 0
 local prefix
 
