@@ -18,16 +18,49 @@ struct Serve: AsyncParsableCommand {
     var port = Int(ProcessInfo.processInfo.environment["HOTLINE_PORT"] ?? "") ?? 8080
 
     @Option(help: "Most database connections this instance opens")
-    var maxConnections = Int(ProcessInfo.processInfo.environment["HOTLINE_DB_CONNECTIONS"] ?? "") ?? 20
+    var maxConnections = env("HOTLINE_DB_CONNECTIONS") ?? 20
 
     @Option(help: "Seconds between supervision sweeps of this instance (0: none)")
-    var sweepInterval = Int(ProcessInfo.processInfo.environment["HOTLINE_SWEEP_INTERVAL"] ?? "") ?? 60
+    var sweepInterval = env("HOTLINE_SWEEP_INTERVAL") ?? 60
 
     @Flag(help: "Take the client address from X-Forwarded-For (only behind a proxy that sets it)")
     var trustForwardedFor = ProcessInfo.processInfo.environment["HOTLINE_TRUST_FORWARDED_FOR"] == "1"
 
-    @Option(help: "Public progress lookups allowed per client address and minute")
-    var publicLookupsPerMinute = Int(ProcessInfo.processInfo.environment["HOTLINE_PUBLIC_LOOKUPS_PER_MINUTE"] ?? "") ?? 10
+    @Option(help: "Public progress lookups allowed per client address (IPv6: per /64) and minute, across all instances")
+    var publicLookupsPerMinute = env("HOTLINE_PUBLIC_LOOKUPS_PER_MINUTE") ?? 10
+
+    @Option(help: "Wrong lookups of one case number before its lookup is locked")
+    var lookupFailuresBeforeLock = env("HOTLINE_LOOKUP_FAILURES_BEFORE_LOCK") ?? 5
+
+    @Option(help: "Minutes a case number's lookup stays locked")
+    var lookupLockMinutes = env("HOTLINE_LOOKUP_LOCK_MINUTES") ?? 15
+
+    @Option(help: "Requests filed per Open311 API key and minute")
+    var open311PostsPerMinute = env("HOTLINE_OPEN311_POSTS_PER_MINUTE") ?? 30
+
+    @Option(help: "Seconds a statement of a request may run before it is cancelled (503)")
+    var statementTimeout = env("HOTLINE_STATEMENT_TIMEOUT") ?? 10
+
+    @Option(help: "Seconds a statement of a report may run")
+    var reportsStatementTimeout = env("HOTLINE_REPORTS_STATEMENT_TIMEOUT") ?? 120
+
+    @Option(help: "Hours an Idempotency-Key's replay record is kept")
+    var idempotencyRetentionHours = env("HOTLINE_IDEMPOTENCY_RETENTION_HOURS") ?? 72
+
+    @Option(help: "Days a token issued over the API lasts unless it is given its own end")
+    var tokenLifetimeDays = env("HOTLINE_TOKEN_LIFETIME_DAYS") ?? 90
+
+    @Option(help: "Address of the /metrics listener")
+    var metricsHostname = ProcessInfo.processInfo.environment["HOTLINE_METRICS_HOSTNAME"] ?? "127.0.0.1"
+
+    @Option(help: "Port of the /metrics listener (0: none)")
+    var metricsPort = env("HOTLINE_METRICS_PORT") ?? 9464
+
+    @Option(help: "Seconds an idle HTTP connection is kept open")
+    var idleTimeout = env("HOTLINE_IDLE_TIMEOUT") ?? 60
+
+    @Option(help: "Seconds a shutdown (SIGTERM, SIGINT) may take, whatever the database does")
+    var shutdownTimeout = env("HOTLINE_SHUTDOWN_TIMEOUT") ?? 10
 
     @Option(help: "Database for reports and statistics, e.g. a streaming replica (default: $HOTLINE_REPORTS_DATABASE_URL, else the main one)")
     var reportsDatabaseURL = ProcessInfo.processInfo.environment["HOTLINE_REPORTS_DATABASE_URL"]
@@ -37,8 +70,14 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard sweepInterval >= 0 else { throw ValidationError("--sweep-interval must be 0 or more") }
-        guard (1...10_000).contains(publicLookupsPerMinute) else {
-            throw ValidationError("--public-lookups-per-minute must be between 1 and 10000")
+        for (name, value, range) in [
+            ("--public-lookups-per-minute", publicLookupsPerMinute, 1...10_000), ("--lookup-failures-before-lock", lookupFailuresBeforeLock, 1...100),
+            ("--lookup-lock-minutes", lookupLockMinutes, 1...10_080), ("--open311-posts-per-minute", open311PostsPerMinute, 1...100_000),
+            ("--statement-timeout", statementTimeout, 1...3600), ("--reports-statement-timeout", reportsStatementTimeout, 1...86_400),
+            ("--idempotency-retention-hours", idempotencyRetentionHours, 1...8760), ("--token-lifetime-days", tokenLifetimeDays, 1...3650),
+            ("--metrics-port", metricsPort, 0...65_535), ("--idle-timeout", idleTimeout, 1...3600), ("--shutdown-timeout", shutdownTimeout, 1...600),
+        ] where !range.contains(value) {
+            throw ValidationError("\(name) must be between \(range.lowerBound) and \(range.upperBound)")
         }
     }
 
@@ -55,12 +94,22 @@ struct Serve: AsyncParsableCommand {
             migrations: try database.migrator(), maxDatabaseConnections: maxConnections,
             testClock: testClock ? SettableClock(Date()) : nil,
             sweepInterval: sweepInterval > 0 ? .seconds(sweepInterval) : nil,
-            trustForwardedFor: trustForwardedFor, publicLookupsPerMinute: publicLookupsPerMinute,
-            reportsDatabase: try reportsDatabaseURL.map { try DatabaseURL.configuration($0) }
+            trustForwardedFor: trustForwardedFor,
+            publicLimits: PublicLimits(lookupsPerMinute: publicLookupsPerMinute, failuresBeforeLock: lookupFailuresBeforeLock,
+                                       lockDuration: .seconds(lookupLockMinutes * 60), open311PostsPerMinute: open311PostsPerMinute),
+            reportsDatabase: try reportsDatabaseURL.map { try DatabaseURL.configuration($0) },
+            statementTimeout: .seconds(statementTimeout), reportsStatementTimeout: .seconds(reportsStatementTimeout),
+            idempotencyRetention: .seconds(idempotencyRetentionHours * 3600), tokenLifetime: .seconds(tokenLifetimeDays * 86_400),
+            metrics: metricsPort > 0 ? (metricsHostname, metricsPort) : nil, idleTimeout: .seconds(idleTimeout)
         )
         let app = try await buildApplication(configuration, logger: logger)
-        try await app.runService()
+        try await BoundedShutdown.run(app, within: .seconds(shutdownTimeout), logger: logger)
     }
+}
+
+/// A whole number from the environment, if it is one.
+func env(_ name: String) -> Int? {
+    ProcessInfo.processInfo.environment[name].flatMap { Int($0) }
 }
 
 struct Migrate: AsyncParsableCommand {
@@ -75,6 +124,21 @@ struct Migrate: AsyncParsableCommand {
             try await migrator.migrate(client: client, logger: logger)
         }
         print(applied.isEmpty ? "the schema is current" : "applied migrations \(applied.map(String.init).joined(separator: ", "))")
+    }
+}
+
+struct Reindex: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the search vectors of cases accepted before cases carried them (once, after upgrading).")
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let logger = makeLogger("hotline.reindex")
+        let done = try await database.withDatabase(logger: logger) { client in
+            try await CaseSearch.reindex(database: Database(client: client), logger: logger)
+        }
+        print("\(done) cases indexed")
     }
 }
 

@@ -5,8 +5,20 @@ import HotlineCore
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users", abstract: "Create users and issue tokens.",
-        subcommands: [Create.self, Token.self]
+        subcommands: [Create.self, Token.self, Deactivate.self, Activate.self]
     )
+
+    /// `--token-lifetime-days`, as every command that issues a token takes it.
+    struct Lifetime: ParsableArguments {
+        @Option(help: "Days the new token lasts (default: $HOTLINE_TOKEN_LIFETIME_DAYS, else 90)")
+        var tokenLifetimeDays = Int(ProcessInfo.processInfo.environment["HOTLINE_TOKEN_LIFETIME_DAYS"] ?? "") ?? 90
+
+        func validate() throws {
+            guard (1...3650).contains(tokenLifetimeDays) else { throw ValidationError("--token-lifetime-days must be 1 to 3650") }
+        }
+
+        var duration: Duration { .seconds(tokenLifetimeDays * 86_400) }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user and print a fresh token (shown once).")
@@ -15,18 +27,20 @@ struct UsersCommand: AsyncParsableCommand {
         @Option(help: "The user's name") var name: String
         @Option(help: "operator, dispatcher, handler, manager, supervisor or admin") var role: String
         @Option(help: "The unit code a handler acts for") var unit: String?
+        @OptionGroup var lifetime: Lifetime
 
         func run() async throws {
             let logger = makeLogger("hotline.users")
             let role = try Role.parse(role, field: "role")
             let input = NewUser(name: name, role: role, unit: unit)
+            let lifetime = lifetime.duration
             let issued = try await database.withDatabase(logger: logger) { client in
                 try await Database(client: client).transaction(logger: logger) { connection in
                     let user = try await Users.create(input, on: connection, logger: logger)
-                    return try await Users.issueToken(forUser: user.id, on: connection, logger: logger)
+                    return try await Users.issueToken(forUser: user.id, lifetime: lifetime, on: connection, logger: logger)
                 }
             }
-            print("user \(issued.userId) (\(role.rawValue)) token: \(issued.token)")
+            print("user \(issued.userId) (\(role.rawValue)) token: \(issued.token) (until \(Timestamp.format(issued.expiresAt)))")
         }
     }
 
@@ -35,15 +49,50 @@ struct UsersCommand: AsyncParsableCommand {
 
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The user's id") var user: Int64
+        @OptionGroup var lifetime: Lifetime
 
         func run() async throws {
             let logger = makeLogger("hotline.users")
+            let lifetime = lifetime.duration
             let issued = try await database.withDatabase(logger: logger) { client in
                 try await Database(client: client).transaction(logger: logger) { connection in
-                    try await Users.issueToken(forUser: user, on: connection, logger: logger)
+                    try await Users.issueToken(forUser: user, lifetime: lifetime, on: connection, logger: logger)
                 }
             }
-            print("user \(issued.userId) token: \(issued.token)")
+            print("user \(issued.userId) token: \(issued.token) (until \(Timestamp.format(issued.expiresAt)))")
+        }
+    }
+
+    struct Deactivate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Deactivate a user: none of their tokens works any more.")
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The user's id") var user: Int64
+
+        func run() async throws {
+            try await setActive(false, user: user, database: database)
+            print("user \(user) deactivated")
+        }
+    }
+
+    struct Activate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Activate a user again (tokens that have not expired work again).")
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The user's id") var user: Int64
+
+        func run() async throws {
+            try await setActive(true, user: user, database: database)
+            print("user \(user) activated")
+        }
+    }
+
+    static func setActive(_ active: Bool, user: Int64, database: DatabaseOptions) async throws {
+        let logger = makeLogger("hotline.users")
+        _ = try await database.withDatabase(logger: logger) { client in
+            try await Database(client: client).transaction(logger: logger) { connection in
+                try await Users.update(user, UserPatch(active: active), on: connection, logger: logger)
+            }
         }
     }
 }

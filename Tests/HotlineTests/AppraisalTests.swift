@@ -245,6 +245,26 @@ import Testing
         }
     }
 
+    /// A cell a spreadsheet would take for a formula stays text; numbers stay numbers.
+    @Test func theSpreadsheetHoldsNoFormula() async throws {
+        try await withHotline { hotline in
+            for (code, name) in [("x1", "=HYPERLINK(\"http://example.com\",\"点我\")"), ("x2", "+1+2"), ("x3", "-3"), ("x4", "@SUM(A1:A9)")] {
+                let created = try await hotline.request(.post, "/api/v1/units", as: "admin",
+                                                        body: json(["code": code, "name": name, "group": "city_department"]))
+                #expect(created.status == .created, "\(created.text)")
+            }
+            Self.at(hotline, "2026-03-31T12:00:00+08:00")
+            let csv = try await hotline.request(.get, "/api/v1/appraisals/2026-03?format=csv", as: "manager").text
+            let lines = csv.split(separator: "\r\n").map(String.init)
+            let row = Dictionary(lines.map { (String($0.prefix(2)), $0) }, uniquingKeysWith: { first, _ in first })
+            #expect(row["x1"]?.hasPrefix("x1,\"'=HYPERLINK(\"\"http://example.com\"\",\"\"点我\"\")\",") == true, "\(csv)")
+            #expect(row["x2"]?.hasPrefix("x2,'+1+2,") == true)
+            #expect(row["x3"]?.hasPrefix("x3,-3,") == true, "a number stays a number")
+            #expect(row["x4"]?.hasPrefix("x4,'@SUM(A1:A9),") == true)
+            #expect(!csv.contains(",=") && !csv.contains(",+") && !csv.contains(",@"))
+        }
+    }
+
     @Test func theCentersOwnFigures() async throws {
         try await withHotline { hotline in
             for answered in [true, true, false] {

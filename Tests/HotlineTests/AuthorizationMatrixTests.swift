@@ -24,6 +24,15 @@ import Testing
         var refused: [String: (Int, String)] = [:]
 
         var testDescription: String { name }
+
+        /// What an actor who may not is told. A unit never assigned to the case learns nothing of
+        /// it, not even that it exists: 404, where a role that may not is refused before anyone
+        /// looks at the case (403 forbidden).
+        func refusal(of actor: String) -> (Int, String) {
+            if let own = refused[actor] { return own }
+            if actor == "handler:water", refusal.1 != "forbidden" { return (404, "not_found") }
+            return refusal
+        }
     }
 
     static func inProgress(_ hotline: TestHotline) async throws -> String {
@@ -132,7 +141,7 @@ import Testing
                         outcomes.append("\(actor): \(response.status.code) (expected \(success)) \(response.text)")
                     }
                 } else {
-                    let (status, code) = transition.refused[actor] ?? transition.refusal
+                    let (status, code) = transition.refusal(of: actor)
                     if response.status.code != status || response.problemCode != code {
                         outcomes.append("\(actor): \(response.status.code) \(response.problemCode ?? "") (expected \(status) \(code))")
                     }
@@ -148,8 +157,8 @@ import Testing
             let number = try await Self.inProgress(hotline)
             let attempts: [(String, String, String)] = [
                 ("reply", "dispatcher", "not_lead_unit"), ("reply", "handler:environment", "not_lead_unit"),
-                ("return-requests", "operator", "not_lead_unit"), ("extension-requests", "handler:water", "not_lead_unit"),
-                ("opinions", "handler:housing", "not_assisting_unit"), ("notes", "handler:water", "not_assigned"),
+                ("return-requests", "operator", "not_lead_unit"), ("extension-requests", "handler:environment", "not_lead_unit"),
+                ("opinions", "handler:housing", "not_assisting_unit"), ("notes", "admin", "not_assigned"),
                 ("dispatch", "handler:housing", "forbidden"), ("visits", "handler:housing", "forbidden"),
                 ("merge", "operator", "forbidden"), ("withdraw", "manager", "forbidden"), ("exempt", "operator", "forbidden"),
             ]
@@ -157,6 +166,11 @@ import Testing
                 let response = try await hotline.request(.post, "/api/v1/cases/\(number)/\(step)", as: actor, body: #"{"bogus": "#)
                 #expect(response.status == .forbidden, "\(step) as \(actor): \(response.text)")
                 #expect(response.problemCode == code, "\(step) as \(actor): \(response.text)")
+            }
+            // A unit the case was never assigned to is told it does not exist, whatever it sent.
+            for step in ["sign", "notes", "reply", "return-requests", "extension-requests", "opinions"] {
+                let response = try await hotline.request(.post, "/api/v1/cases/\(number)/\(step)", as: "handler:water", body: #"{"bogus": "#)
+                #expect(response.status == .notFound, "\(step) as another unit: \(response.text)")
             }
         }
     }

@@ -89,6 +89,47 @@ import Testing
         }
     }
 
+    /// Characters that hide what a text says: C1 controls, bidirectional overrides and
+    /// zero-width characters are refused with the field named; line breaks from a browser's
+    /// form (CRLF) and the joiner inside an emoji are kept.
+    @Test func invisibleAndReorderingCharactersAreRefused() async throws {
+        try await withHotline { hotline in
+            let bad: [(String, [String: Any], String)] = [
+                ("C1 control in the description", CaseBodies.make(description: "电梯\u{85}停运"), "description"),
+                ("bidi override in the subject", CaseBodies.make(subject: "电梯\u{202E}停运"), "subject"),
+                ("bidi isolate in the description", CaseBodies.make(description: "电梯\u{2067}停运"), "description"),
+                ("zero-width space in the name", CaseBodies.make(name: "张\u{200B}三"), "citizen.name"),
+                ("byte-order mark in the subject", CaseBodies.make(subject: "\u{FEFF}电梯停运"), "subject"),
+                ("a lone zero-width joiner", CaseBodies.make(description: "电梯\u{200D}停运"), "description"),
+            ]
+            for (note, body, field) in bad {
+                let response = try await hotline.request(.post, "/api/v1/cases", as: "operator", body: json(body))
+                Self.expectProblem(TestResponseLike(response), 400, "validation_failed", note)
+                #expect((try response.object()["errors"] as? [[String: Any]])?.first?["field"] as? String == field, "\(note)")
+            }
+            #expect(try await hotline.count("cases") == 0)
+            let kept = try await hotline.request(.post, "/api/v1/cases", as: "operator",
+                                                 body: json(CaseBodies.make(description: "第一行\r\n第二行👨‍👩‍👧")))
+            #expect(kept.status == .created, "\(kept.text)")
+            #expect(try kept.object()["description"] as? String == "第一行\n第二行👨‍👩‍👧")
+        }
+    }
+
+    /// A word too long for the text index is refused as bad input, not answered with a 500.
+    @Test func anArticleWithAWordTooLongToIndexIs400() async throws {
+        try await withHotline { hotline in
+            let response = try await hotline.request(.post, "/api/v1/knowledge", as: "handler:housing",
+                                                     body: json(["title": "电梯", "body": String(repeating: "a", count: 2100)]))
+            Self.expectProblem(TestResponseLike(response), 400, "validation_failed", "a 2,100-letter word")
+            #expect((try response.object()["errors"] as? [[String: Any]])?.first?["field"] as? String == "body")
+            #expect(try await hotline.count("knowledge_articles") == 0)
+            // A case's description with such a word is still taken: the word is left out of its index.
+            let filed = try await hotline.request(.post, "/api/v1/cases", as: "operator",
+                                                  body: json(CaseBodies.make(description: String(repeating: "a", count: 2100))))
+            #expect(filed.status == .created, "\(filed.text)")
+        }
+    }
+
     @Test func referencesToUnknownThingsAre422() async throws {
         try await withHotline { hotline in
             let unknownCategory = try await hotline.request(.post, "/api/v1/cases", as: "operator",

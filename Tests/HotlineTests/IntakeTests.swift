@@ -133,7 +133,7 @@ import Testing
                 }
                 return try await group.reduce(into: Set<String>()) { $0.insert($1) }
             }
-            #expect(answers.count == 1)
+            #expect(answers.count == 1, "\(answers)")
             #expect(answers.first?.hasPrefix("201") == true)
             let count = try await hotline.sql { try await $0.query("SELECT count(*) FROM cases", logger: TestDatabase.logger).collect().first!.decode(Int.self) }
             #expect(count == 1)

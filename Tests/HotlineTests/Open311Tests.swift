@@ -1,5 +1,7 @@
 import Foundation
 import HotlineCore
+import HTTPTypes
+import HummingbirdTesting
 import Testing
 
 /// Open311 GeoReport v2 (DOMAIN §12).
@@ -72,6 +74,74 @@ import Testing
             #expect(try await hotline.request(.delete, "/api/v1/open311/keys/\(keyId)", as: "admin").status == .noContent)
             let revoked = try await Self.file(hotline, "api_key=\(key)&service_code=utilities.water&address_string=x")
             #expect(revoked.status == .forbidden)
+        }
+    }
+
+    /// GET needs no key, so it shows what a public page may: a description (identity removed)
+    /// and a place only for a category whose descriptions may be public, and never a reply
+    /// written for another case.
+    @Test func theListShowsOnlyWhatAPublicPageMay() async throws {
+        try await withHotline { hotline in
+            let (_, key) = try await Self.key(hotline)
+            func filed(_ form: String) async throws -> String {
+                let response = try await Self.file(hotline, "api_key=\(key)&" + form)
+                #expect(response.status == .created, "\(response.text)")
+                return try #require(try Self.array(response).first?["service_request_id"] as? String)
+            }
+            let said = "%E6%88%91%E5%8F%AB%E5%BC%A0%E4%B8%89%EF%BC%8C%E7%94%B5%E8%AF%9D13811112222"  // 我叫张三，电话13811112222
+            let water = try await filed("service_code=utilities.water&address_string=x&phone=13811112222&last_name=%E5%BC%A0&first_name=%E4%B8%89&description=%E5%81%9C%E6%B0%B4" + said)
+            let noise = try await filed("service_code=environment.noise&address_string=%E7%BA%A2%E9%97%A8%E8%B7%AF1%E5%8F%B7&lat=36.19&long=117.12&phone=13822223333&description=%E9%82%BB%E5%B1%85%E5%99%AA%E9%9F%B3")
+            let duplicate = try await filed("service_code=utilities.water&address_string=y&phone=13833334444&description=%E5%81%9C%E6%B0%B4")
+            // The master answered, the duplicate merged into it and given that reply.
+            try await hotline.dispatch(water, lead: "water")
+            try await hotline.step(water, "sign", as: "handler:water")
+            try await hotline.step(duplicate, "merge", as: "dispatcher", body: json(["master": water]))
+            try await hotline.step(water, "reply", as: "handler:water", body: json([
+                "outcome": "resolved", "text": "张三您好，已抢修。", "contacted_citizen": true,
+                "handler_name": "李明", "handler_phone": "0538-8221234",
+            ]))
+            let all = try Self.array(try await hotline.request(.get, "/open311/v2/requests.json"))
+            let byId = Dictionary(uniqueKeysWithValues: all.map { ($0["service_request_id"] as! String, $0) })
+            // A public category: the description and place, identity removed.
+            #expect(byId[water]?["description"] as? String == "停水我叫（已隐去），电话（已隐去）")
+            #expect(byId[water]?["status_notes"] as? String == "（已隐去）您好，已抢修。")
+            // Any other: nothing of what the citizen said or where.
+            #expect(byId[noise]?["description"] is NSNull)
+            #expect(byId[noise]?["address"] is NSNull && byId[noise]?["lat"] is NSNull)
+            // The duplicate was answered with its master's reply, which was written to someone else.
+            let notes = byId[duplicate]?["status_notes"] as? String
+            #expect(notes == "已与同一事项的诉求合并办理。", "\(String(describing: notes))")
+            let text = String(describing: all)
+            for trace in ["13811112222", "13822223333", "13833334444", "张三", "红门路", "邻居"] {
+                #expect(!text.contains(trace), "\(trace) is public: \(text)")
+            }
+        }
+    }
+
+    @Test func filingHonoursTheIdempotencyKeyAndEachKeyHasALimit() async throws {
+        try await withHotline { hotline in
+            let (_, key) = try await Self.key(hotline)
+            let form = "api_key=\(key)&service_code=utilities.water&address_string=x&phone=13811112222"
+            func post(_ form: String, retry: String? = nil) async throws -> HummingbirdTestingResponse {
+                var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+                if let retry { headers[HTTPField.Name("Idempotency-Key")!] = retry }
+                return try await hotline.request(.post, "/open311/v2/requests.json", as: nil, bytes: Array(form.utf8), headers: headers)
+            }
+            // Two posts with one key: one case, one answer.
+            let first = try await post(form, retry: "app-4711")
+            let again = try await post(form, retry: "app-4711")
+            #expect(first.status == .created && again.status == .created)
+            #expect(try Self.array(first).first?["service_request_id"] as? String == (try Self.array(again).first?["service_request_id"] as? String))
+            #expect(try await hotline.count("cases") == 1)
+            let reused = try await post(form + "&description=other", retry: "app-4711")
+            #expect(reused.status == .unprocessableContent)
+            // 30 a minute per key (two above), then 429 in GeoReport's form; the next minute, again.
+            var statuses: [Int] = []
+            for _ in 0..<30 { statuses.append(Int(try await post(form).status.code)) }
+            #expect(statuses == Array(repeating: 201, count: 28) + [429, 429])
+            #expect(try Self.array(try await post(form)).first?["code"] as? Int == 429)
+            hotline.clock.advance(by: 61)
+            #expect(try await post(form).status == .created)
         }
     }
 

@@ -1,7 +1,11 @@
 import Foundation
 @testable import HotlineCore
+import HotlineHTTP
+import HummingbirdTesting
 import PostgresNIO
 import _ConnectionPoolModule
+import NIOCore
+import NIOPosix
 import Testing
 
 @Suite("Operations") struct OperationsTests {
@@ -12,9 +16,15 @@ import Testing
             _ = try await hotline.request(.get, "/api/v1/cases/00000000000000", as: "operator")
             try await hotline.dispatch(number)
             try await hotline.sweep(at: "2026-03-04T00:00:01+08:00")
-            let metrics = try await hotline.request(.get, "/metrics")
+            // Not on the API's listener, where anyone who reaches the service could read it…
+            let onTheAPI = try await hotline.request(.get, "/metrics")
+            #expect(onTheAPI.status == .notFound)
+            // …but on a listener of its own.
+            let metrics = try await buildMetricsApplication(hostname: "127.0.0.1", port: 0, logger: TestDatabase.logger)
+                .test(.router) { try await $0.execute(uri: "/metrics", method: .get) }
+            #expect(metrics.status == .ok)
             #expect(metrics.headers[.contentType]?.hasPrefix("text/plain") == true)
-            let text = metrics.text
+            let text = String(buffer: metrics.body)
             // By template, never by raw path (which would carry case numbers).
             #expect(text.contains(#"http_route="/api/v1/cases/{number}""#), "\(text.prefix(2000))")
             #expect(!text.contains(number))
@@ -83,5 +93,48 @@ import Testing
         let failure = DatabaseFailure.translate(ConnectionPoolError.connectionCreationCircuitBreakerTripped)
         #expect((failure as? HotlineError)?.code == "database_unavailable")
         #expect((DatabaseFailure.translate(TestFailure("other")) as? HotlineError) == nil)
+    }
+}
+
+/// What the listener owes the machine it runs on (issue 11).
+@Suite("Listener") struct ListenerTests {
+    /// A connection that sends nothing is closed after the idle timeout, not kept for ever.
+    @Test func anIdleConnectionIsClosed() async throws {
+        let name = try await TestDatabase.fresh()
+        let app = try await buildApplication(
+            HotlineConfiguration(hostname: "127.0.0.1", port: 0, database: try TestDatabase.serviceConfiguration(database: name),
+                                 migrations: TestDatabase.migrator, maxDatabaseConnections: 2, idleTimeout: .seconds(1)),
+            logger: TestDatabase.logger
+        )
+        let closed = try await app.test(.live) { client -> Bool in
+            let port = try #require(client.port)
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
+            // Whichever comes first: the server closing the silent connection, or ten seconds.
+            return try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask { try await channel.closeFuture.get(); return true }
+                group.addTask { try await Task.sleep(for: .seconds(10)); return false }
+                let first = try await group.next()!
+                group.cancelAll()
+                try? await channel.close()
+                return first
+            }
+        }
+        #expect(closed, "the server kept an idle connection open")
+        try await TestDatabase.drop(name)
+    }
+
+    /// The deploy examples reach PostgreSQL over TLS.
+    @Test func theDeployExamplesUseTLSToPostgreSQL() throws {
+        let deploy = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("deploy")
+        for file in ["systemd/hotline.env.example", "compose.yaml", "local-cluster"] {
+            let text = try String(contentsOf: deploy.appendingPathComponent(file), encoding: .utf8)
+            let urls = text.components(separatedBy: "postgres://").dropFirst()
+            #expect(!urls.isEmpty, "\(file) names no database")
+            for url in urls {
+                let line = url.prefix { !$0.isNewline && $0 != "\"" }
+                #expect(line.contains("sslmode=require") || line.contains("sslmode=verify-full"), "\(file): postgres://\(line)")
+            }
+        }
     }
 }

@@ -1,5 +1,8 @@
 import Foundation
 import HotlineCore
+import HotlineHTTP
+import HTTPTypes
+import HummingbirdTesting
 import Testing
 
 /// The public endpoints (DOMAIN §12): nothing personal, no probing of case numbers.
@@ -72,6 +75,62 @@ import Testing
                                                   headers: [.init("X-Forwarded-For")!: "203.0.113.8"])
             #expect(other.status == .notFound)
         }
+    }
+
+    /// The limits hold across a whole IPv6 /64 and across instances, and a number looked up
+    /// wrongly five times answers as unknown for 15 minutes, even to the right digits.
+    @Test func walkingTheFourDigitsFromOneSlash64AndTwoInstancesIsLockedOut() async throws {
+        try await withHotline { hotline in
+            // setup: a case, and a second instance of the service on the same database
+            let number = try await hotline.fileCase(json(CaseBodies.make(name: Self.name, phone: Self.phone)))
+            let second = try await buildApplication(
+                HotlineConfiguration(database: try TestDatabase.serviceConfiguration(database: hotline.databaseName),
+                                     migrations: TestDatabase.migrator, maxDatabaseConnections: 4, testClock: hotline.clock,
+                                     trustForwardedFor: true),
+                logger: TestDatabase.logger
+            )
+            try await second.test(.router) { other in
+                func lookup(_ digits: String, from address: String, second useOther: Bool = false) async throws -> (Int, String) {
+                    let path = "/public/cases/\(number)?phone_last4=\(digits)"
+                    let headers: HTTPFields = [.init("X-Forwarded-For")!: address]
+                    let response = useOther ? try await other.execute(uri: path, method: .get, headers: headers)
+                        : try await hotline.request(.get, path, headers: headers)
+                    return (Int(response.status.code), String(buffer: response.body))
+                }
+                // act 1: every address of one /64, through both instances, shares one limit
+                var statuses: [Int] = []
+                for i in 0..<12 {
+                    statuses.append(try await lookup("8765", from: "2001:db8:7:9:\(i)::\(i + 1)", second: i % 2 == 1).0)
+                }
+                #expect(statuses == Array(repeating: 200, count: 10) + [429, 429])
+                // act 2: five wrong tries, each from a /64 of its own, alternating instances
+                for i in 0..<5 {
+                    #expect(try await lookup(String(format: "%04d", i), from: "2001:db8:\(i + 10)::1", second: i % 2 == 0).0 == 404)
+                }
+                // verify: the right digits now get exactly the answer of an unknown number
+                let locked = try await lookup("8765", from: "198.51.100.20")
+                let unknown = try await hotline.request(.get, "/public/cases/20260302999999?phone_last4=8765",
+                                                        headers: [.init("X-Forwarded-For")!: "198.51.100.21"])
+                #expect(locked.0 == 404)
+                #expect(locked.1 == unknown.text)
+                // …for 15 minutes, on either instance.
+                hotline.clock.advance(by: 14 * 60)
+                #expect(try await lookup("8765", from: "198.51.100.22", second: true).0 == 404)
+                hotline.clock.advance(by: 61)
+                #expect(try await lookup("8765", from: "198.51.100.23", second: true).0 == 200)
+            }
+        }
+    }
+
+    @Test func anAddressBlockIsTheIPv4AddressOrTheIPv6Slash64() {
+        #expect(RateLimits.block(of: "203.0.113.7") == "ip4:203.0.113.7")
+        #expect(RateLimits.block(of: "2001:db8:7:9:1::2") == "ip6:2001:db8:7:9::/64")
+        #expect(RateLimits.block(of: "2001:0db8:0007:0009:ffff::") == "ip6:2001:db8:7:9::/64")
+        #expect(RateLimits.block(of: "2001:db8::1") == "ip6:2001:db8:0:0::/64")
+        #expect(RateLimits.block(of: "::ffff:203.0.113.7") == "ip4:203.0.113.7")
+        #expect(RateLimits.block(of: "fe80::1%eth0") == "ip6:fe80:0:0:0::/64")
+        #expect(RateLimits.block(of: "[2001:db8:1:2::3]") == "ip6:2001:db8:1:2::/64")
+        #expect(RateLimits.block(of: "not an address") == "other:not an address")
     }
 
     @Test func aDisclosedCaseShowsItsSummaryAndNothingPersonal() async throws {

@@ -131,7 +131,8 @@ import Testing
         }
         let now = Timestamp.parse("2026-03-20T09:00:00+08:00")!
         func instance() async throws -> some ApplicationProtocol {
-            try await buildApplication(HotlineConfiguration(database: configuration, migrations: TestDatabase.migrator,
+            try await buildApplication(HotlineConfiguration(database: try TestDatabase.serviceConfiguration(database: name),
+                                                            migrations: TestDatabase.migrator,
                                                             maxDatabaseConnections: 6, testClock: SettableClock(now)), logger: logger)
         }
         let first = try await instance()

@@ -54,7 +54,8 @@ public struct UnitAppraisal: Codable, Sendable, Equatable {
     public var unit: String
     public var name: String
     public var group: UnitGroup
-    public var rank: Int
+    /// Within the group; nil in a unit's own view of a live period, computed for that unit alone.
+    public var rank: Int?
     public var score: Double
     public var indicators: Indicators
     public var unreasonableReturns: Int
@@ -64,6 +65,19 @@ public struct UnitAppraisal: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case unit, name, group, rank, score, indicators, escalations, overdue
         case unreasonableReturns = "unreasonable_returns"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(unit, forKey: .unit)
+        try c.encode(name, forKey: .name)
+        try c.encode(group, forKey: .group)
+        try c.encode(rank, forKey: .rank)  // null, not absent, where there is none
+        try c.encode(score, forKey: .score)
+        try c.encode(indicators, forKey: .indicators)
+        try c.encode(unreasonableReturns, forKey: .unreasonableReturns)
+        try c.encode(escalations, forKey: .escalations)
+        try c.encode(overdue, forKey: .overdue)
     }
 }
 
@@ -149,16 +163,17 @@ public enum Appraisal {
     }
 
     /// The live report of a month or a year. A year sums its months' numerators and
-    /// denominators (it is not an average of monthly rates).
+    /// denominators (it is not an average of monthly rates). With `unit`, that unit's line
+    /// alone, computed from its own rows only and so not ranked: what a handler asks for.
     public static func compute(
-        _ period: Period, at now: Date, on connection: PostgresConnection, logger: Logger
+        _ period: Period, unit only: String? = nil, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> AppraisalReport {
         let months = period.month != nil ? [period]
             : (1...12).map { Period(String(format: "%04d-%02d", period.year, $0))! }.filter { $0.start < now }
-        let totals = try await AppraisalRecord.counts(months, at: now, on: connection, logger: logger)
+        let totals = try await AppraisalRecord.counts(months, unit: only, at: now, on: connection, logger: logger)
         let weights = try await self.weights(on: connection, logger: logger)
         let units = try await connection.rows("""
-            SELECT code, name, unit_group, active FROM units ORDER BY code
+            SELECT code, name, unit_group, active FROM units WHERE \(only)::text IS NULL OR code = \(only) ORDER BY code
             """, logger: logger)
         var lines: [UnitAppraisal] = []
         for row in units {
@@ -168,12 +183,13 @@ public enum Appraisal {
             let c = counts ?? Counts()
             lines.append(UnitAppraisal(
                 unit: code, name: try row.value("name"), group: UnitGroup(rawValue: try row.value("unit_group"))!,
-                rank: 0, score: score(c, weights), indicators: c.indicators,
+                rank: nil, score: score(c, weights), indicators: c.indicators,
                 unreasonableReturns: c.unreasonableReturns, escalations: c.escalations, overdue: c.overdue
             ))
         }
         return AppraisalReport(period: period.description, revision: nil, publishedAt: nil, reason: nil, generatedAt: now,
-                               weights: weights, units: ranked(lines, volume: { totals[$0]?.indicators.onTimeSign.denominator ?? 0 }))
+                               weights: weights,
+                               units: only != nil ? lines : ranked(lines, volume: { totals[$0]?.indicators.onTimeSign.denominator ?? 0 }))
     }
 
     /// Out of 100: each rate times its weight (an empty base gives the full weight), less the

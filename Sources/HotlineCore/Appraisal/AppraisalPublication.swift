@@ -62,6 +62,14 @@ public enum AppraisalPublication {
         }
     }
 
+    /// What was recorded of one revision's publication.
+    public static func revisionRecord(_ period: Period, _ number: Int, on connection: PostgresConnection, logger: Logger) async throws -> AppraisalRevision {
+        guard let found = try await revisions(period, on: connection, logger: logger).first(where: { $0.revision == number }) else {
+            throw HotlineError.notFound("revision")
+        }
+        return found
+    }
+
     /// The stored bytes of a revision, exactly as published.
     public static func revision(_ period: Period, _ number: Int, on connection: PostgresConnection, logger: Logger) async throws -> [UInt8] {
         guard let row = try await connection.row("""

@@ -39,7 +39,7 @@ enum AppraisalRecord {
     /// figures that count a case once per month (the latest rating, overdue cases) grouped by
     /// month before they are summed.
     static func counts(
-        _ months: [Period], at now: Date, on connection: PostgresConnection, logger: Logger
+        _ months: [Period], unit only: String? = nil, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> [String: Counts] {
         guard let first = months.first, let last = months.last else { return [:] }
         let (start, end) = (first.start, last.end)
@@ -54,6 +54,7 @@ enum AppraisalRecord {
             JOIN deadlines d ON d.assignment_id = a.id AND d.step = 'sign'
             WHERE a.dispatched_at >= \(start) AND a.dispatched_at < \(end)
               AND a.status NOT IN ('returned', 'cancelled') AND \(unescaped: kept("a"))
+              AND (\(only)::text IS NULL OR a.unit_code = \(only))
             GROUP BY d.unit_code
             """, logger: logger) {
             counts[try row.value("unit"), default: Counts()].indicators.onTimeSign = try indicator(row)
@@ -64,6 +65,7 @@ enum AppraisalRecord {
                    count(*) FILTER (WHERE \(unescaped: onTime) OR \(unescaped: late)) AS den
             FROM deadlines d
             WHERE d.step = 'reply' AND d.due_at >= \(start) AND d.due_at < \(end) AND \(unescaped: kept("d"))
+              AND (\(only)::text IS NULL OR d.unit_code = \(only))
             GROUP BY d.unit_code
             """, logger: logger) {
             counts[try row.value("unit"), default: Counts()].indicators.onTimeReply = try indicator(row)
@@ -78,6 +80,7 @@ enum AppraisalRecord {
                 SELECT DISTINCT ON (\(unescaped: month("v.visited_at")), v.case_id) r.unit_code AS unit, v.satisfaction, v.resolved
                 FROM visits v JOIN replies r ON r.id = v.reply_id
                 WHERE v.reached AND v.visited_at >= \(start) AND v.visited_at < \(end) AND \(unescaped: kept("v"))
+                  AND (\(only)::text IS NULL OR r.unit_code = \(only))
                   AND NOT EXISTS (SELECT FROM cases x WHERE x.id = v.case_id AND x.exempt_reason IS NOT NULL)
                 ORDER BY \(unescaped: month("v.visited_at")), v.case_id, v.visited_at DESC, v.id DESC
             ) latest
@@ -94,10 +97,12 @@ enum AppraisalRecord {
                 SELECT e.unit_code AS unit, 1 AS reopens, 0 AS replies
                 FROM case_events e
                 WHERE e.kind = 'reopened' AND e.at >= \(start) AND e.at < \(end) AND \(unescaped: kept("e"))
+                  AND (\(only)::text IS NULL OR e.unit_code = \(only))
                 UNION ALL
                 SELECT r.unit_code, 0, 1
                 FROM replies r
                 WHERE r.replied_at >= \(start) AND r.replied_at < \(end) AND \(unescaped: kept("r"))
+                  AND (\(only)::text IS NULL OR r.unit_code = \(only))
             ) x GROUP BY unit
             """, logger: logger) {
             counts[try row.value("unit"), default: Counts()].indicators.reopen = try indicator(row)
@@ -108,10 +113,12 @@ enum AppraisalRecord {
                 SELECT q.unit_code AS unit, 1 AS rejected, 0 AS escalated
                 FROM return_requests q
                 WHERE q.status = 'rejected' AND q.reviewed_at >= \(start) AND q.reviewed_at < \(end) AND \(unescaped: kept("q"))
+                  AND (\(only)::text IS NULL OR q.unit_code = \(only))
                 UNION ALL
                 SELECT e.unit_code, 0, 1
                 FROM escalations e
                 WHERE e.escalated_at >= \(start) AND e.escalated_at < \(end) AND \(unescaped: kept("e"))
+                  AND (\(only)::text IS NULL OR e.unit_code = \(only))
             ) x GROUP BY unit
             """, logger: logger) {
             let unit: String = try row.value("unit")
@@ -125,6 +132,7 @@ enum AppraisalRecord {
                 FROM deadlines d
                 WHERE d.step IN ('sign', 'opinion', 'reply') AND d.due_at >= \(start) AND d.due_at < \(end)
                   AND \(unescaped: late) AND \(unescaped: kept("d"))
+                  AND (\(only)::text IS NULL OR d.unit_code = \(only))
                 GROUP BY d.unit_code, \(unescaped: month("d.due_at"))
             ) x GROUP BY unit
             """, logger: logger) {

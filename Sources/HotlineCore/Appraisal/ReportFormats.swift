@@ -32,7 +32,7 @@ public enum ReportFormats {
         var lines = [csvHeader.map(csvField).joined(separator: ",")]
         for line in report.units {
             let i = line.indicators
-            var fields = [line.unit, line.name, line.group.chineseName, "\(line.rank)", format(line.score)]
+            var fields = [line.unit, line.name, line.group.chineseName, line.rank.map(String.init) ?? "", format(line.score)]
             for indicator in [i.onTimeSign, i.onTimeReply, i.satisfaction, i.resolution, i.reopen] {
                 fields += ["\(indicator.numerator)", "\(indicator.denominator)", percent(indicator.rate)]
             }
@@ -42,9 +42,16 @@ public enum ReportFormats {
         return [0xEF, 0xBB, 0xBF] + Array((lines.joined(separator: "\r\n") + "\r\n").utf8)
     }
 
+    /// One cell. A text that a spreadsheet would read as a formula (= + - @, or a tab or
+    /// carriage return before one) gets a leading apostrophe, so `=HYPERLINK(…)` in a unit's
+    /// name stays text; numbers stay numbers.
     static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        var cell = text
+        if let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first), Double(text) == nil {
+            cell = "'" + text
+        }
+        guard cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return cell }
+        return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     static func format(_ value: Double) -> String { String(format: "%.2f", value) }
@@ -68,7 +75,7 @@ public enum ReportFormats {
             for line in lines {
                 let i = line.indicators
                 let cells = [
-                    "\(line.rank)", escape(line.name), format(line.score), cell(i.onTimeSign), cell(i.onTimeReply),
+                    line.rank.map(String.init) ?? "—", escape(line.name), format(line.score), cell(i.onTimeSign), cell(i.onTimeReply),
                     cell(i.satisfaction), cell(i.resolution), cell(i.reopen),
                     "\(line.unreasonableReturns)", "\(line.escalations)", "\(line.overdue)",
                 ]

@@ -61,6 +61,14 @@ enum CaseAccess {
         return (handle, .otherUnit)
     }
 
+    /// Whether a unit has been assigned to the case, now or before.
+    static func unitSees(_ handle: CaseHandle, unit: String?, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        guard let unit else { return false }
+        return try await connection.row(
+            "SELECT 1 FROM assignments WHERE case_id = \(handle.id) AND unit_code = \(unit) LIMIT 1", logger: logger
+        ) != nil
+    }
+
     static func find(
         _ number: String, on connection: PostgresConnection, logger: Logger, lock: Bool = false
     ) async throws -> CaseHandle? {

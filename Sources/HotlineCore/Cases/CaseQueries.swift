@@ -40,8 +40,9 @@ public enum CaseQueries {
             FROM cases c LEFT JOIN cases m ON m.id = c.merged_into
             WHERE c.id = \(handle.id)
             """, logger: logger)!
+        let text = try await CaseText.of(handle, sight: sight, for: viewer, on: connection, logger: logger)
         let location = Location(
-            address: try row.value("address"), region: try row.value("region"),
+            address: text(try row.value("address", as: String?.self)), region: try row.value("region"),
             latitude: try row.value("latitude"), longitude: try row.value("longitude")
         )
         let closedAt: Date? = try row.value("closed_at")
@@ -76,13 +77,13 @@ public enum CaseQueries {
                 card: own.map(\.view.card).max() ?? .none
             )
         }
-        let reply = try await replyView(handle, on: connection, logger: logger)
+        let reply = try await replyView(handle, text: text, on: connection, logger: logger)
         let visits = try await connection.rows("""
             SELECT id, visited_at, reached, satisfaction, resolved, note FROM visits WHERE case_id = \(handle.id) ORDER BY id
             """, logger: logger).map { v in
             VisitView(id: try v.value("id"), visitedAt: try v.value("visited_at"), reached: try v.value("reached"),
                       satisfaction: (try v.value("satisfaction", as: String?.self)).flatMap(Satisfaction.init(rawValue:)),
-                      resolved: try v.value("resolved"), note: try v.value("note"))
+                      resolved: try v.value("resolved"), note: text(try v.value("note", as: String?.self)))
         }
         // An opinion is for the lead unit (and the center); another assisting unit sees only its own.
         let ownUnitOnly: String? = sight == .otherUnit ? viewer.unit : nil
@@ -91,26 +92,28 @@ public enum CaseQueries {
             WHERE case_id = \(handle.id) AND (\(ownUnitOnly)::text IS NULL OR unit_code = \(ownUnitOnly))
             ORDER BY id
             """, logger: logger).map { o in
-            OpinionView(id: try o.value("id"), unit: try o.value("unit_code"), text: try o.value("text"), givenAt: try o.value("given_at"))
+            OpinionView(id: try o.value("id"), unit: try o.value("unit_code"), text: text(try o.value("text", as: String.self)),
+                        givenAt: try o.value("given_at"))
         }
         let returns = try await connection.rows("""
             SELECT id, unit_code, status, reason, suggested_unit, requested_at, reviewed_at, review_reason
             FROM return_requests WHERE case_id = \(handle.id) ORDER BY id
             """, logger: logger).map { r in
             RequestView(id: try r.value("id"), unit: try r.value("unit_code"), status: try r.value("status"),
-                        reason: try r.value("reason"), workingDays: nil, approvedDays: nil,
+                        reason: text(try r.value("reason", as: String.self)), workingDays: nil, approvedDays: nil,
                         suggestedUnit: try r.value("suggested_unit"), requestedAt: try r.value("requested_at"),
-                        reviewedAt: try r.value("reviewed_at"), reviewReason: try r.value("review_reason"))
+                        reviewedAt: try r.value("reviewed_at"), reviewReason: text(try r.value("review_reason", as: String?.self)))
         }
         let extensions = try await connection.rows("""
             SELECT id, unit_code, status, reason, working_days, approved_days, requested_at, reviewed_at, review_reason
             FROM extension_requests WHERE case_id = \(handle.id) ORDER BY id
             """, logger: logger).map { r in
             RequestView(id: try r.value("id"), unit: try r.value("unit_code"), status: try r.value("status"),
-                        reason: try r.value("reason"), workingDays: Int(try r.value("working_days", as: Int32.self)),
+                        reason: text(try r.value("reason", as: String.self)),
+                        workingDays: Int(try r.value("working_days", as: Int32.self)),
                         approvedDays: (try r.value("approved_days", as: Int32?.self)).map(Int.init), suggestedUnit: nil,
                         requestedAt: try r.value("requested_at"), reviewedAt: try r.value("reviewed_at"),
-                        reviewReason: try r.value("review_reason"))
+                        reviewReason: text(try r.value("review_reason", as: String?.self)))
         }
         let duplicates = try await connection.rows(
             "SELECT number FROM cases WHERE merged_into = \(handle.id) ORDER BY id", logger: logger
@@ -124,11 +127,11 @@ public enum CaseQueries {
             type: CaseType(rawValue: try row.value("case_type"))!,
             urgency: Urgency(rawValue: try row.value("urgency"))!,
             category: try row.value("category"),
-            subject: try row.value("subject"),
-            description: try row.value("description"),
+            subject: text(try row.value("subject", as: String.self)),
+            description: text(try row.value("description", as: String.self)),
             location: location.isEmpty ? nil : location,
             citizen: try await citizen(handle, sight: sight, on: connection, logger: logger),
-            directAnswer: try directAnswer.map { DirectAnswer(text: $0, articleIds: try row.value("articles")) },
+            directAnswer: try directAnswer.map { DirectAnswer(text: text($0), articleIds: try row.value("articles")) },
             transfer: transfer.flatMap(EmergencyService.init(rawValue:)).map { TransferView(service: $0, at: closedAt!) },
             acceptedAt: try row.value("accepted_at"),
             closedAt: closedAt,
@@ -141,19 +144,30 @@ public enum CaseQueries {
             extensionRequests: extensions,
             reopenCount: Int(try row.value("reopen_count", as: Int32.self)),
             approvedReturns: Int(try row.value("approved_returns", as: Int32.self)),
-            exemptReason: try row.value("exempt_reason"),
+            exemptReason: text(try row.value("exempt_reason", as: String?.self)),
             mergedInto: try row.value("master"),
             duplicates: duplicates
         )
     }
 
-    static func replyView(_ handle: CaseHandle, on connection: PostgresConnection, logger: Logger) async throws -> ReplyView? {
+    /// The reply the case's citizen received: its own, or its master's (whose citizen the
+    /// text may name too).
+    static func replyView(
+        _ handle: CaseHandle, text: CaseText, on connection: PostgresConnection, logger: Logger
+    ) async throws -> ReplyView? {
         guard let replyId = handle.replyId, let r = try await connection.row("""
-            SELECT unit_code, outcome, text, contacted_citizen, handler_name, handler_phone, replied_at
+            SELECT case_id, unit_code, outcome, text, contacted_citizen, handler_name, handler_phone, replied_at
             FROM replies WHERE id = \(replyId)
             """, logger: logger) else { return nil }
+        var text = text
+        let writtenFor: Int64 = try r.value("case_id")
+        if writtenFor != handle.id, text.sight != .original {
+            // A unit reading a duplicate is no longer its lead (its part ended at the merge), so it
+            // reads the master's citizen removed, whatever the master's case.
+            text.identities += try await CaseText.identities(of: [writtenFor], on: connection, logger: logger).values
+        }
         return ReplyView(unit: try r.value("unit_code"), outcome: ReplyOutcome(rawValue: try r.value("outcome"))!,
-                         text: try r.value("text"), contactedCitizen: try r.value("contacted_citizen"),
+                         text: text(try r.value("text", as: String.self)), contactedCitizen: try r.value("contacted_citizen"),
                          handlerName: try r.value("handler_name"), handlerPhone: try r.value("handler_phone"),
                          repliedAt: try r.value("replied_at"))
     }
@@ -191,33 +205,16 @@ public enum CaseQueries {
             throw HotlineError.validation(field: "limit", "must be between 1 and 500")
         }
         let after = try filter.cursor.map(Cursor.decode)
-        let pattern = filter.text.map { "%" + Self.escapeLike($0) + "%" }
-        let rows = try await connection.rows("""
-            SELECT c.id, c.number, c.status, c.closure, c.channel, c.case_type, c.urgency, c.category, c.subject,
-                   c.region, c.accepted_at, c.closed_at
-            FROM cases c
-            WHERE (\(filter.status?.rawValue)::text IS NULL OR c.status = \(filter.status?.rawValue))
-              AND (\(filter.type?.rawValue)::text IS NULL OR c.case_type = \(filter.type?.rawValue))
-              AND (\(filter.urgency?.rawValue)::text IS NULL OR c.urgency = \(filter.urgency?.rawValue))
-              AND (\(filter.category)::text IS NULL OR c.category IN (
-                    WITH RECURSIVE tree (code) AS (
-                        SELECT \(filter.category)::text
-                        UNION SELECT k.code FROM categories k JOIN tree ON k.parent = tree.code)
-                    SELECT code FROM tree))
-              AND (\(pattern)::text IS NULL OR c.number = \(filter.text) OR c.subject ILIKE \(pattern)
-                   OR c.description ILIKE \(pattern) OR c.address ILIKE \(pattern))
-              AND (\(filter.acceptedFrom)::timestamptz IS NULL OR c.accepted_at >= \(filter.acceptedFrom))
-              AND (\(filter.acceptedTo)::timestamptz IS NULL OR c.accepted_at <= \(filter.acceptedTo))
-              AND (\(unit)::text IS NULL OR EXISTS (
-                    SELECT 1 FROM assignments a WHERE a.case_id = c.id AND a.unit_code = \(unit)))
-              AND (\(after)::bigint IS NULL OR c.id < \(after))
-            ORDER BY c.id DESC
-            LIMIT \(filter.limit + 1)
-            """, logger: logger)
+        // The center searches the text as written; anyone else only as they read it.
+        let rows = try await connection.rows(listQuery(filter, unit: unit, searchCenter: staff.role.isCenter, after: after),
+                                             logger: logger)
+        let page = Array(rows.prefix(filter.limit))
+        let texts = try await CaseText.page(try page.map(CaseText.protection), for: staff, on: connection, logger: logger)
         var items: [CaseSummary] = []
         var lastId: Int64?
-        for row in rows.prefix(filter.limit) {
-            lastId = try row.value("id")
+        for row in page {
+            let id: Int64 = try row.value("id")
+            lastId = id
             items.append(CaseSummary(
                 number: try row.value("number"),
                 status: CaseStatus(rawValue: try row.value("status"))!,
@@ -226,7 +223,7 @@ public enum CaseQueries {
                 type: CaseType(rawValue: try row.value("case_type"))!,
                 urgency: Urgency(rawValue: try row.value("urgency"))!,
                 category: try row.value("category"),
-                subject: try row.value("subject"),
+                subject: texts[id]!(try row.value("subject", as: String.self)),
                 region: try row.value("region"),
                 acceptedAt: try row.value("accepted_at"),
                 closedAt: try row.value("closed_at")
@@ -236,21 +233,55 @@ public enum CaseQueries {
         return Page(items: items, nextCursor: more ? lastId.map(Cursor.encode) : nil)
     }
 
-    public static func timeline(
-        _ number: String, for staff: Staff, on connection: PostgresConnection, logger: Logger
-    ) async throws -> [TimelineEvent] {
-        let (handle, _) = try await CaseAccess.open(number, for: staff, on: connection, logger: logger)
-        return try await Timeline.events(caseId: handle.id, on: connection, logger: logger)
+    /// The statement of a list: `q=` is the case number, or text as the reader sees it (a unit
+    /// never finds a case by what it cannot read), through the bigram indexes. The matches are
+    /// found first, through the indexes, and only then ordered: left to itself the planner
+    /// would walk every case backwards by id hoping to meet a rare word soon.
+    static func listQuery(_ filter: CaseFilter, unit: String?, searchCenter: Bool, after: Int64?) -> PostgresQuery {
+        let words = filter.text.flatMap(ChineseText.query(allOf:))
+        return """
+            SELECT c.id, c.number, c.status, c.closure, c.channel, c.case_type, c.urgency, c.category, c.subject,
+                   c.region, c.accepted_at, c.closed_at, c.confidential,
+                   EXISTS (SELECT 1 FROM assignments a WHERE a.case_id = c.id AND a.unit_code = \(unit) AND a.role = 'lead'
+                           AND a.status NOT IN ('returned', 'cancelled')) AS unit_leads
+            FROM cases c
+            WHERE (\(filter.status?.rawValue)::text IS NULL OR c.status = \(filter.status?.rawValue))
+              AND (\(filter.type?.rawValue)::text IS NULL OR c.case_type = \(filter.type?.rawValue))
+              AND (\(filter.urgency?.rawValue)::text IS NULL OR c.urgency = \(filter.urgency?.rawValue))
+              AND (\(filter.category)::text IS NULL OR c.category IN (
+                    WITH RECURSIVE tree (code) AS (
+                        SELECT \(filter.category)::text
+                        UNION SELECT k.code FROM categories k JOIN tree ON k.parent = tree.code)
+                    SELECT code FROM tree))
+              AND (\(filter.text)::text IS NULL OR c.id = ANY(ARRAY(
+                    SELECT id FROM cases WHERE number = \(filter.text)
+                    UNION ALL SELECT id FROM cases WHERE search_units @@ \(words)::tsquery
+                    UNION ALL SELECT id FROM cases WHERE \(searchCenter) AND search_center @@ \(words)::tsquery)))
+              AND (\(filter.acceptedFrom)::timestamptz IS NULL OR c.accepted_at >= \(filter.acceptedFrom))
+              AND (\(filter.acceptedTo)::timestamptz IS NULL OR c.accepted_at <= \(filter.acceptedTo))
+              AND (\(unit)::text IS NULL OR EXISTS (
+                    SELECT 1 FROM assignments a WHERE a.case_id = c.id AND a.unit_code = \(unit)))
+              AND (\(after)::bigint IS NULL OR c.id < \(after))
+            ORDER BY c.id DESC
+            LIMIT \(filter.limit + 1)
+            """
     }
 
-    static func escapeLike(_ text: String) -> String {
-        var out = ""
-        for ch in text {
-            if ch == "\\" || ch == "%" || ch == "_" { out.append("\\") }
-            out.append(ch)
-        }
-        return out
+    /// The events of a case, oldest first, a page at a time; their details as the reader may
+    /// see the case's free text.
+    public static func timeline(
+        _ number: String, for staff: Staff, limit: Int = 50, cursor: String? = nil,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> Page<TimelineEvent> {
+        guard (1...500).contains(limit) else { throw HotlineError.validation(field: "limit", "must be between 1 and 500") }
+        let after = try cursor.map(Cursor.decode)
+        let (handle, sight) = try await CaseAccess.open(number, for: staff, on: connection, logger: logger)
+        let text = try await CaseText.of(handle, sight: sight, for: staff, on: connection, logger: logger)
+        let events = try await Timeline.events(caseId: handle.id, after: after, limit: limit + 1, on: connection, logger: logger)
+        let items = events.prefix(limit).map { $0.with(details: text($0.details)) }
+        return Page(items: Array(items), nextCursor: events.count > limit ? items.last.map { Cursor.encode($0.id) } : nil)
     }
+
 }
 
 /// Opaque list cursors: the position after which the next page starts.
@@ -259,6 +290,27 @@ public enum Cursor {
         Data("c\(id)".utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// A position after a text key (a unit's or a category's code).
+    public static func encode(key: String) -> String {
+        Data("k\(key)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func decodeKey(_ cursor: String) throws -> String {
+        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard cursor.count <= 120, let data = Data(base64Encoded: base64),
+              let text = String(data: data, encoding: .utf8), text.hasPrefix("k"), text.count > 1
+        else { throw HotlineError.validation(field: "cursor", "is not a cursor this service gave out") }
+        return String(text.dropFirst())
+    }
+
+    /// `limit` checked against the range every list allows.
+    public static func check(limit: Int) throws {
+        guard (1...500).contains(limit) else { throw HotlineError.validation(field: "limit", "must be between 1 and 500") }
     }
 
     public static func decode(_ cursor: String) throws -> Int64 {

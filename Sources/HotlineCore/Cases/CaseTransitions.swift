@@ -42,7 +42,7 @@ public enum EmergencyTransfer {
         var checker = FieldChecker()
         let note = checker.text(request.note, field: "note", max: 500, required: false, multiline: true)
         try checker.check()
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         try await CaseTransitions.move(handle, from: [.accepted], action: "transfer", update: { allowed in
             """
             UPDATE cases SET status = 'closed', closure = 'emergency_transfer',
@@ -78,7 +78,7 @@ public enum Withdrawal {
         var checker = FieldChecker()
         let reason = checker.text(request.reason, field: "reason", max: 500, multiline: true)
         try checker.check()
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         try await CaseTransitions.move(handle, from: open, action: "withdraw", update: { allowed in
             """
             UPDATE cases SET status = 'closed', closure = 'withdrawn', closed_at = \(now), status_before_return = NULL

@@ -147,10 +147,12 @@ public struct CaseView: Codable, Sendable, Equatable {
     public var exemptReason: String?
     public var mergedInto: String?
     public var duplicates: [String]
+    /// Only in the answer to intake: identity the operator wrote into the text.
+    public var warnings: [IntakeWarning]? = nil
 
     enum CodingKeys: String, CodingKey {
         case number, status, closure, channel, type, urgency, category, subject, description, location
-        case citizen, transfer, assignments, reply, visits, opinions, duplicates
+        case citizen, transfer, assignments, reply, visits, opinions, duplicates, warnings
         case directAnswer = "direct_answer"
         case acceptedAt = "accepted_at"
         case closedAt = "closed_at"
@@ -161,6 +163,28 @@ public struct CaseView: Codable, Sendable, Equatable {
         case approvedReturns = "approved_returns"
         case exemptReason = "exempt_reason"
         case mergedInto = "merged_into"
+    }
+}
+
+/// Something the operator should know about what was just filed (DOMAIN §10).
+public struct IntakeWarning: Codable, Sendable, Equatable {
+    public var code: String
+    public var field: String
+    public var message: String
+
+    init(_ finding: FreeText.Finding, field: String) {
+        self.field = field
+        switch finding {
+        case .citizenName:
+            code = "citizen_name_in_text"
+            message = "\(field) repeats the citizen's name; units see it masked, but it need not be written there"
+        case .citizenPhone:
+            code = "citizen_phone_in_text"
+            message = "\(field) repeats the citizen's phone; units see it masked, but it need not be written there"
+        case .idCard:
+            code = "id_card_in_text"
+            message = "\(field) holds an ID-card number; units see it masked, but it need not be written there"
+        }
     }
 }
 

@@ -110,6 +110,31 @@ public enum DatabaseFailure {
         }
     }
 
+    /// An error as a log line may carry it. PostgreSQL's message, detail and hint can quote
+    /// data ("Failing row contains (…)", "Key (phone)=(…)"), and a decoding error carries the
+    /// cell it could not read: a citizen's name or phone must not reach the log that way. What
+    /// stays is enough to find the statement and the rule: the codes, the table, column and
+    /// constraint, the routine, and our own SQL (whose values are bound, not in its text).
+    public static func loggable(_ error: any Error) -> String {
+        if let psql = error as? PSQLError {
+            var parts = ["PSQLError(\(psql.code)"]
+            if let info = psql.serverInfo {
+                let fields: [(String, PSQLError.ServerInfo.Field)] = [
+                    ("severity", .severity), ("sqlState", .sqlState), ("table", .tableName), ("column", .columnName),
+                    ("type", .dataTypeName), ("constraint", .constraintName), ("routine", .routine),
+                ]
+                for (name, field) in fields { if let value = info[field] { parts.append("\(name): \(value)") } }
+            }
+            if let query = psql.query { parts.append("query: \(query.sql.prefix(400))") }
+            return parts.joined(separator: ", ") + ")"
+        }
+        if let decoding = error as? PostgresDecodingError {
+            return "PostgresDecodingError(column: \(decoding.columnName), type: \(decoding.postgresType), "
+                + "into: \(decoding.targetType), at: \(decoding.file):\(decoding.line))"
+        }
+        return String(reflecting: error)
+    }
+
     public static func constraint(of error: any Error) -> String? {
         (error as? PSQLError)?.serverInfo?[.constraintName]
     }
@@ -135,9 +160,19 @@ public enum DatabaseFailure {
             return HotlineError(.unprocessable, code: "unknown_reference", "a code in the request names nothing known")
         case "23502", "23514":
             return HotlineError(.badRequest, code: "validation_failed", "a value breaks a rule of the record")
+        case "54000":
+            // A program limit (a word too long for the text index, a row too big): input too large.
+            return HotlineError(.badRequest, code: "validation_failed", "a value is too large to be stored")
         case let state? where state.hasPrefix("22"):
             // Data exceptions (too long, out of range, bad encoding) come from input.
             return HotlineError(.badRequest, code: "validation_failed", "a value is out of range or malformed")
+        case "57014":
+            // The statement ran past its time limit (statement_timeout): cancelled, nothing changed.
+            return HotlineError(.unavailable, code: "query_timeout",
+                                "the database took too long to answer; retry with the same Idempotency-Key")
+        case "25P03":
+            // idle_in_transaction_session_timeout ended the session under a stalled transaction.
+            return unavailable
         case "40001", "40P01":
             return HotlineError(.conflict, code: "conflict", "a concurrent change got in the way; retry")
         // 25006: a write reached a server that is read-only: a replica, or a primary that is

@@ -22,11 +22,23 @@ public enum DatabaseURL {
         }
         let name = String(components.path.drop(while: { $0 == "/" }))
         let mode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "prefer"
+        let rootCertificate = components.queryItems?.first(where: { $0.name == "sslrootcert" })?.value
+        // As libpq reads sslmode: prefer and require encrypt without checking the server's
+        // certificate (require checks it against sslrootcert when one is named); verify-ca
+        // checks the certificate, verify-full the host name too.
+        func client(_ verification: CertificateVerification) -> TLSConfiguration {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = verification
+            if let rootCertificate { configuration.trustRoots = .file(rootCertificate) }
+            return configuration
+        }
         let tls: PostgresClient.Configuration.TLS
         switch mode {
         case "disable": tls = .disable
-        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
-        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
+        case "prefer", "allow": tls = .prefer(client(.none))
+        case "require": tls = .require(client(rootCertificate == nil ? .none : .noHostnameVerification))
+        case "verify-ca": tls = .require(client(.noHostnameVerification))
+        case "verify-full": tls = .require(client(.fullVerification))
         default: throw Invalid(description: "DATABASE_URL has an unknown sslmode")
         }
         return PostgresClient.Configuration(

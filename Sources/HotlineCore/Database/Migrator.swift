@@ -126,7 +126,7 @@ public struct Migrator: Sendable {
                     _ = try? await connection.query("ROLLBACK", logger: logger)
                 }
                 logger.error("migration failed", metadata: [
-                    "migration": "\(migration.name)", "error": "\(String(reflecting: error))",
+                    "migration": "\(migration.name)", "error": "\(DatabaseFailure.loggable(error))",
                 ])
                 throw Failure(description: "migration \(migration.name) failed: \(Self.serverMessage(error))")
             }

@@ -72,9 +72,16 @@ enum Assignments {
 /// What every handling step does first: find and lock the case, and check who may act.
 enum Handling {
     /// The case, locked for the rest of the transaction so that steps on one case queue up.
-    static func lock(_ number: String, on connection: PostgresConnection, logger: Logger) async throws -> CaseHandle {
+    /// A handler whose unit has never been assigned to it learns nothing, not even that it
+    /// exists: 404, as for a case that does not exist.
+    static func lock(_ number: String, for staff: Staff, on connection: PostgresConnection, logger: Logger) async throws -> CaseHandle {
         guard let handle = try await CaseAccess.find(number, on: connection, logger: logger, lock: true) else {
             throw HotlineError.notFound("case")
+        }
+        if staff.role == .handler {
+            guard try await CaseAccess.unitSees(handle, unit: staff.unit, on: connection, logger: logger) else {
+                throw HotlineError.notFound("case")
+            }
         }
         return handle
     }

@@ -29,7 +29,7 @@ public enum Dispatch {
         try staff.require(.dispatcher)
         let request = try input()
         let note = try checkedNote(request.note)
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         try Handling.require(handle, in: [.accepted], to: "dispatch")
         let team = try await team(for: handle, request: request, excluding: nil, on: connection, logger: logger)
         try await createRound(handle, team: team, note: note, by: staff, at: now, on: connection, logger: logger)

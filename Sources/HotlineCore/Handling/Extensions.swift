@@ -35,7 +35,7 @@ public enum Extensions {
         _ number: String, _ input: @autoclosure () throws -> Request, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws -> Requested {
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         let lead = try await Handling.requireLead(staff, handle, on: connection, logger: logger)
         let request = try input()
         let reason = try Handling.reason(request.reason)
@@ -73,7 +73,7 @@ public enum Extensions {
     ) async throws {
         try staff.require(.dispatcher)
         let approval = try input()
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         let pending = try await pendingRequest(requestId, of: handle, on: connection, logger: logger)
         let days = approval.workingDays ?? pending.workingDays
         guard (1...pending.workingDays).contains(days) else {
@@ -107,7 +107,7 @@ public enum Extensions {
     ) async throws {
         try staff.require(.dispatcher)
         let reason = try Handling.reason(try input().reason)
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         _ = try await pendingRequest(requestId, of: handle, on: connection, logger: logger)
         try await connection.execute("""
             UPDATE extension_requests SET status = 'rejected', reviewed_at = \(now), reviewed_by = \(staff.id), review_reason = \(reason)

@@ -35,7 +35,8 @@ public enum Inbox {
         // An inbox is short and changes as it is worked: a position is cursor enough.
         let offset = try cursor.map { Int(try Cursor.decode($0)) - 1 } ?? 0
         let rows = try await connection.rows("""
-            SELECT c.number, c.subject, c.case_type, c.urgency, c.category, c.status AS case_status,
+            SELECT c.id, c.number, c.subject, c.case_type, c.urgency, c.category, c.confidential, c.status AS case_status,
+                   a.role = 'lead' AS unit_leads,
                    a.role, a.status, d.step, d.due_at, d.warn_at
             FROM assignments a
             JOIN cases c ON c.id = a.case_id
@@ -49,12 +50,14 @@ public enum Inbox {
             ORDER BY d.due_at NULLS LAST, a.id
             OFFSET \(offset) LIMIT \(limit + 1)
             """, logger: logger)
-        let items = try rows.prefix(limit).map { row -> InboxItem in
+        let page = Array(rows.prefix(limit))
+        let texts = try await CaseText.page(try page.map(CaseText.protection), for: staff, on: connection, logger: logger)
+        let items = try page.map { row -> InboxItem in
             let due: Date? = try row.value("due_at")
             let warn: Date? = try row.value("warn_at")
             return InboxItem(
                 number: try row.value("number"),
-                subject: try row.value("subject"),
+                subject: texts[try row.value("id", as: Int64.self)]!(try row.value("subject", as: String.self)),
                 type: CaseType(rawValue: try row.value("case_type"))!,
                 urgency: Urgency(rawValue: try row.value("urgency"))!,
                 category: try row.value("category"),

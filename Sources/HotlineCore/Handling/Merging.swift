@@ -24,7 +24,7 @@ public enum Merging {
         guard let master = try await CaseAccess.find(request.master, on: connection, logger: logger, lock: true) else {
             throw HotlineError(.unprocessable, code: "unknown_master", "master names no case")
         }
-        let duplicate = try await Handling.lock(number, on: connection, logger: logger)
+        let duplicate = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         try Handling.require(duplicate, in: mergeable, to: "merge")
         guard master.mergedInto == nil, master.status != .closed, master.status != .merged else {
             throw HotlineError(.unprocessable, code: "master_not_open", "the master must be an open case that is not merged itself")

@@ -31,7 +31,7 @@ public enum Replies {
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         // Who may reply is settled before what was sent is looked at.
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         let lead = try await Handling.requireLead(staff, handle, on: connection, logger: logger)
         let request = try input()
         var checker = FieldChecker()

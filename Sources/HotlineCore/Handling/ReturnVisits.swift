@@ -39,7 +39,7 @@ public enum ReturnVisits {
             checker.fail("reached", "a call that did not reach the citizen records no rating")
         }
         try checker.check()
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         try Handling.require(handle, in: [.replied], to: "visit")
         guard let replyId = handle.replyId else {
             throw HotlineError.invalidTransition(current: handle.status.rawValue, action: "visit")
@@ -122,7 +122,7 @@ public enum Review {
     ) async throws {
         try staff.require(.operator, .dispatcher)
         let reason = try Handling.reason(try input().reason)
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         try await requireRatedUnsatisfied(handle, action: "reopen", on: connection, logger: logger)
         if handle.mergedInto != nil {
             throw HotlineError(.unprocessable, code: "merged_case", "this case follows its master: reopen the master case")
@@ -158,7 +158,7 @@ public enum Review {
     ) async throws {
         try staff.require(.dispatcher)
         let reason = try Handling.reason(try input().reason)
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         try await requireRatedUnsatisfied(handle, action: "close after review", on: connection, logger: logger)
         try await ReturnVisits.close(handle, as: .visited, at: now, on: connection, logger: logger)
         try await Timeline.record(caseId: handle.id, kind: .closedAfterReview, by: staff, at: now, details: [
@@ -172,7 +172,7 @@ public enum Review {
     ) async throws {
         try staff.require(.dispatcher)
         let reason = try Handling.reason(try input().reason)
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         guard !handle.exempt else {
             throw HotlineError(.conflict, code: "already_exempt", "this case is already exempt from appraisal")
         }

@@ -27,7 +27,7 @@ public enum Returns {
         _ number: String, _ input: @autoclosure () throws -> Request, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws -> Requested {
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         let lead = try await Handling.requireLead(staff, handle, on: connection, logger: logger)
         let request = try input()
         let reason = try Handling.reason(request.reason)
@@ -69,7 +69,7 @@ public enum Returns {
         try staff.require(.dispatcher)
         let request = try input()
         let note = try Dispatch.checkedNote(request.note)
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         let pending = try await pendingRequest(requestId, of: handle, on: connection, logger: logger)
         try Handling.require(handle, in: [.returnRequested], to: "approve a return of")
         var choice = request
@@ -106,7 +106,7 @@ public enum Returns {
     ) async throws {
         try staff.require(.dispatcher)
         let reason = try Handling.reason(try input().reason)
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         let pending = try await pendingRequest(requestId, of: handle, on: connection, logger: logger)
         try Handling.require(handle, in: [.returnRequested], to: "reject a return of")
         try await connection.execute("""

@@ -8,7 +8,7 @@ public enum Signing {
     public static func sign(
         _ number: String, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws {
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         let own = try await Handling.requireOwn(staff, handle, on: connection, logger: logger)
         try Handling.require(handle, in: own.role == .lead ? [.dispatched] : [.dispatched, .inProgress, .returnRequested], to: "sign")
         try await Assignments.move(own, to: .signed, from: [.dispatched], action: "sign", at: now, on: connection, logger: logger)
@@ -37,7 +37,7 @@ public enum ProgressNotes {
         _ number: String, _ input: @autoclosure () throws -> Request, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         _ = try await Handling.requireOwn(staff, handle, on: connection, logger: logger)
         let text = try Handling.reason(try input().text, field: "text")
         try Handling.require(handle, in: [.dispatched, .inProgress, .returnRequested, .replied], to: "add a note to")
@@ -58,7 +58,7 @@ public enum AssistingOpinions {
         _ number: String, _ input: @autoclosure () throws -> Request, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         let own = try await Handling.requireOwn(staff, handle, role: .assist, on: connection, logger: logger)
         var checker = FieldChecker()
         let text = checker.text(try input().text, field: "text", max: 4000, multiline: true)

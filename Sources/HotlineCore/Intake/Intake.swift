@@ -25,6 +25,7 @@ public enum Intake {
         // The day's counter row stays locked until COMMIT, so every intake of the day queues
         // behind it: it is taken last, in the statement that stores the case and its contact,
         // and only the timeline event and the idempotency record follow before the commit.
+        let search = searchVectors(valid)
         let answered = valid.directAnswer != nil
         let status = answered ? CaseStatus.closed : .accepted
         let closure: Closure? = answered ? .directAnswer : nil
@@ -36,14 +37,15 @@ public enum Intake {
             ), stored AS (
                 INSERT INTO cases (number, channel, case_type, urgency, category, subject, description,
                                    address, region, latitude, longitude, anonymous, confidential, contact_consent,
-                                   status, closure, accepted_at, accepted_by, closed_at, direct_answer)
+                                   status, closure, accepted_at, accepted_by, closed_at, direct_answer,
+                                   search_units, search_center, search_version)
                 SELECT to_char(next.day, 'YYYYMMDD') || lpad(next.last_seq::text, 6, '0'),
                        \(valid.channel.rawValue), \(valid.type.rawValue), \(valid.urgency.rawValue),
                        \(valid.category), \(valid.subject), \(valid.description),
                        \(valid.location?.address), \(valid.location?.region), \(valid.location?.latitude), \(valid.location?.longitude),
                        \(valid.citizen.anonymous), \(valid.citizen.confidential), \(valid.citizen.contactConsent),
                        \(status.rawValue), \(closure?.rawValue), \(now), \(staff.id), \(answered ? now : nil),
-                       \(valid.directAnswer?.text)
+                       \(valid.directAnswer?.text), \(search.units)::tsvector, \(search.center)::tsvector, \(FreeText.version)
                 FROM next
                 RETURNING id, number, accepted_at, closed_at
             ), contact AS (
@@ -81,9 +83,62 @@ public enum Intake {
             directAnswer: valid.directAnswer, transfer: nil,
             acceptedAt: try row.value("accepted_at"), closedAt: try row.value("closed_at"),
             assignments: [], reply: nil, visitDeadline: nil, visits: [], opinions: [], returnRequests: [],
-            extensionRequests: [], reopenCount: 0, approvedReturns: 0, exemptReason: nil, mergedInto: nil, duplicates: []
+            extensionRequests: [], reopenCount: 0, approvedReturns: 0, exemptReason: nil, mergedInto: nil, duplicates: [],
+            warnings: warnings(valid)
         )
         return Accepted(id: id, number: number, view: view)
+    }
+
+    /// The answer to an intake, rebuilt for a retry: the case as the caller sees it now, with the
+    /// warnings of what was filed.
+    public static func answer(
+        _ number: String, for staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> CaseView {
+        var view = try await CaseQueries.view(number, for: staff, at: now, on: connection, logger: logger)
+        guard let handle = try await CaseAccess.find(number, on: connection, logger: logger) else { throw HotlineError.notFound("case") }
+        let identity = try await CaseText.identities(of: [handle.id], on: connection, logger: logger)[handle.id] ?? .none
+        let original = try await connection.row("SELECT subject, description FROM cases WHERE id = \(handle.id)", logger: logger)!
+        view.warnings = warnings(subject: try original.value("subject"), description: try original.value("description"), identity: identity)
+        return view
+    }
+
+    /// What a unit's search and the center's search of `q=` match (DOMAIN §10): the text as a
+    /// unit sees it, and the text as written where that differs.
+    static func searchVectors(_ input: NewCase) -> (units: String, center: String?) {
+        searchVectors(subject: input.subject, description: input.description, address: input.location?.address,
+                      identity: CitizenIdentity(name: input.citizen.name, phone: input.citizen.phone),
+                      protected: input.type == .report || input.citizen.confidential)
+    }
+
+    static func searchVectors(
+        subject: String, description: String, address: String?, identity citizen: CitizenIdentity, protected: Bool
+    ) -> (units: String, center: String?) {
+        let identity = [citizen]
+        let sight: TextSight = protected ? .removed : .masked
+        let original = [(subject, Character("A")), (description, "C"), (address ?? "", "C")]
+        let seen = original.map { (FreeText.shown($0.0, to: sight, identities: identity), $0.1) }
+        let units = ChineseText.vector(seen.map { (text: $0.0, weight: $0.1) })
+        let same = zip(original, seen).allSatisfy { $0.0.0 == $0.1.0 }
+        return (units, same ? nil : ChineseText.vector(original.map { (text: $0.0, weight: $0.1) }))
+    }
+
+    /// The operator is told when the subject or description repeats the citizen's name or phone
+    /// or holds an ID-card number: units will see them masked, but the operator may rather not
+    /// write them down at all.
+    static func warnings(_ input: NewCase) -> [IntakeWarning]? {
+        warnings(subject: input.subject, description: input.description,
+                 identity: CitizenIdentity(name: input.citizen.name, phone: input.citizen.phone))
+    }
+
+    static func warnings(subject: String, description: String, identity: CitizenIdentity) -> [IntakeWarning]? {
+        var out: [IntakeWarning] = []
+        for (field, text) in [("subject", subject), ("description", description)] {
+            let found = FreeText.findings(text, identity: identity)
+            for finding in FreeText.Finding.allCases where found.contains(finding) {
+                out.append(IntakeWarning(finding, field: field))
+            }
+        }
+        return out.isEmpty ? nil : out
     }
 
     /// The two statements of every intake: prepared.

@@ -40,13 +40,22 @@ public enum ChineseText {
         return pieces
     }
 
+    /// The longest word indexed. PostgreSQL refuses a lexeme over 2,047 bytes; nobody searches
+    /// for a run of 200 letters, so a longer one is left out of the index rather than refused.
+    public static let longestWord = 200
+
+    /// A word too long to index, if the text has one (for texts that are refused for it).
+    public static func overlongWord(in text: String) -> Bool {
+        pieces(text).contains { if case .word(let word) = $0 { word.unicodeScalars.count > longestWord } else { false } }
+    }
+
     /// What an article is indexed by: bigrams and single characters of Chinese runs, and words.
     public static func indexTerms(_ text: String) -> [String] {
         var terms: [String] = []
         for piece in pieces(text) {
             switch piece {
             case .word(let word):
-                terms.append(word)
+                if word.unicodeScalars.count <= longestWord { terms.append(word) }
             case .han(let run):
                 let characters = Array(run)
                 for (index, character) in characters.enumerated() {
@@ -93,6 +102,25 @@ public enum ChineseText {
             }
         }
         return order.map { "'\($0)':" + positions[$0]!.prefix(256).joined(separator: ",") }.joined(separator: " ")
+    }
+
+    /// A tsquery that a text holds every word of `text` (split at spaces) matches: all the
+    /// terms of each, a Latin or digit word also as the beginning of a longer one.
+    public static func query(allOf text: String) -> String? {
+        var terms: [String] = []
+        for word in text.split(whereSeparator: { $0.isWhitespace }) {
+            for piece in pieces(String(word)) {
+                switch piece {
+                case .word(let word):
+                    if word.unicodeScalars.count <= longestWord { terms.append("'\(word)':*") }
+                case .han(let run):
+                    terms += queryTerms(run).map { "'\($0)'" }
+                }
+            }
+        }
+        var seen = Set<String>()
+        terms = terms.filter { seen.insert($0).inserted }
+        return terms.isEmpty ? nil : terms.joined(separator: " & ")
     }
 
     /// A tsquery of one word: all of its terms.

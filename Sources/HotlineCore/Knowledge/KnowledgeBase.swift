@@ -157,7 +157,7 @@ public enum KnowledgeBase {
     public static func update(
         _ id: Int64, _ input: ArticleInput, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> Article {
-        let current = try await locked(id, on: connection, logger: logger)
+        let current = try await locked(id, for: staff, on: connection, logger: logger)
         try requireWriter(staff, of: current.unit)
         if input.unit != nil && input.unit != current.unit {
             throw HotlineError.validation(field: "unit", "an article stays with its unit")
@@ -177,7 +177,7 @@ public enum KnowledgeBase {
     public static func setStatus(
         _ id: Int64, to status: ArticleStatus, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> Article {
-        let current = try await locked(id, on: connection, logger: logger)
+        let current = try await locked(id, for: staff, on: connection, logger: logger)
         try requireWriter(staff, of: current.unit)
         let allowed: Set<ArticleStatus> = status == .published ? [.draft, .withdrawn] : [.published]
         guard allowed.contains(current.status) else {
@@ -203,13 +203,18 @@ public enum KnowledgeBase {
         return article
     }
 
-    public static func versions(_ id: Int64, for staff: Staff, on connection: PostgresConnection, logger: Logger) async throws -> [ArticleVersion] {
+    public static func versions(
+        _ id: Int64, for staff: Staff, limit: Int = 50, cursor: String? = nil, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Page<ArticleVersion> {
+        try Cursor.check(limit: limit)
+        let after = try cursor.map(Cursor.decode) ?? 0
         _ = try await get(id, for: staff, on: connection, logger: logger)
-        return try await connection.rows("""
+        let rows = try await connection.rows("""
             SELECT version, change, status, title, body, keywords, category, valid_from::text AS valid_from,
                    valid_until::text AS valid_until, changed_at, changed_by
-            FROM knowledge_versions WHERE article_id = \(id) ORDER BY version
-            """, logger: logger).map { row in
+            FROM knowledge_versions WHERE article_id = \(id) AND version > \(after) ORDER BY version LIMIT \(limit + 1)
+            """, logger: logger)
+        let items = try rows.prefix(limit).map { row in
             ArticleVersion(
                 version: Int(try row.value("version", as: Int32.self)), change: try row.value("change"),
                 status: ArticleStatus(rawValue: try row.value("status"))!, title: try row.value("title"),
@@ -218,6 +223,7 @@ public enum KnowledgeBase {
                 changedAt: try row.value("changed_at"), changedBy: try row.value("changed_by")
             )
         }
+        return Page(items: items, nextCursor: rows.count > limit ? items.last.map { Cursor.encode(Int64($0.version)) } : nil)
     }
 
     public struct ListFilter: Sendable {
@@ -253,15 +259,20 @@ public enum KnowledgeBase {
 
     /// Published articles not updated in 180 days (适时更新): a handler's own unit's, or all.
     public static func stale(
-        for staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
-    ) async throws -> [Article] {
+        for staff: Staff, limit: Int = 50, cursor: String? = nil, at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Page<Article> {
+        try Cursor.check(limit: limit)
+        let offset = try cursor.map { Int(try Cursor.decode($0)) - 1 } ?? 0
         let unit: String? = staff.role == .handler ? staff.unit : nil
-        return try await connection.rows("""
+        let rows = try await connection.rows("""
             SELECT \(unescaped: columns) FROM knowledge_articles
             WHERE status = 'published' AND updated_at < \(now) - interval '180 days'
               AND (\(unit)::text IS NULL OR unit_code = \(unit))
             ORDER BY updated_at, id
-            """, logger: logger).map(article)
+            OFFSET \(offset) LIMIT \(limit + 1)
+            """, logger: logger)
+        return Page(items: try rows.prefix(limit).map(article),
+                    nextCursor: rows.count > limit ? Cursor.encode(Int64(offset + limit + 1)) : nil)
     }
 
     /// Search (GET /knowledge/search). Published articles valid today, best first: those that
@@ -369,6 +380,10 @@ public enum KnowledgeBase {
             if given.count > 30 { checker.fail("keywords", "at most 30") }
             keywords = given.enumerated().compactMap { checker.text($1, field: "keywords[\($0)]", max: 50) }
         }
+        for (value, field) in [(input.title, "title"), (input.body, "body")] + (input.keywords ?? []).enumerated().map({ ($1, "keywords[\($0)]") })
+        where value.map(ChineseText.overlongWord) == true {
+            checker.fail(field, "must not hold a word of more than \(ChineseText.longestWord) letters or digits without a break")
+        }
         let validFrom = input.validFrom ?? current?.validFrom
         let validUntil = input.validUntil ?? current?.validUntil
         for (value, field) in [(validFrom, "valid_from"), (validUntil, "valid_until")] {
@@ -387,11 +402,16 @@ public enum KnowledgeBase {
                       validUntil: validUntil, vector: vector)
     }
 
-    static func locked(_ id: Int64, on connection: PostgresConnection, logger: Logger) async throws -> Article {
+    /// The article, locked; one the reader may not see (another unit's draft) is not found.
+    static func locked(_ id: Int64, for staff: Staff, on connection: PostgresConnection, logger: Logger) async throws -> Article {
         guard let row = try await connection.row(
             "SELECT \(unescaped: columns) FROM knowledge_articles WHERE id = \(id) FOR UPDATE", logger: logger
         ) else { throw HotlineError.notFound("article") }
-        return try article(row)
+        let article = try article(row)
+        guard article.status == .published || seesUnpublished(staff, of: article.unit) else {
+            throw HotlineError.notFound("article")
+        }
+        return article
     }
 
     static func recordVersion(

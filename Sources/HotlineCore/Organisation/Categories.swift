@@ -37,11 +37,13 @@ public struct Category: Codable, Sendable, Equatable {
     public var routes: [CategoryRoute]
     public var timeLimits: [CategoryTimeLimit]
     public var active: Bool
+    /// Whether a case's description (identity removed) may be shown to the public through Open311.
+    public var publicDescription: Bool
 
     public init(
         code: String, name: String, parent: String? = nil, defaultLeadUnit: String? = nil,
         defaultAssistUnits: [String] = [], routes: [CategoryRoute] = [],
-        timeLimits: [CategoryTimeLimit] = [], active: Bool = true
+        timeLimits: [CategoryTimeLimit] = [], active: Bool = true, publicDescription: Bool = false
     ) {
         self.code = code
         self.name = name
@@ -51,6 +53,7 @@ public struct Category: Codable, Sendable, Equatable {
         self.routes = routes
         self.timeLimits = timeLimits
         self.active = active
+        self.publicDescription = publicDescription
     }
 
     public init(from decoder: any Decoder) throws {
@@ -63,6 +66,7 @@ public struct Category: Codable, Sendable, Equatable {
         routes = try c.decodeIfPresent([CategoryRoute].self, forKey: .routes) ?? []
         timeLimits = try c.decodeIfPresent([CategoryTimeLimit].self, forKey: .timeLimits) ?? []
         active = try c.decodeIfPresent(Bool.self, forKey: .active) ?? true
+        publicDescription = try c.decodeIfPresent(Bool.self, forKey: .publicDescription) ?? false
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -75,6 +79,7 @@ public struct Category: Codable, Sendable, Equatable {
         try c.encode(routes, forKey: .routes)
         try c.encode(timeLimits, forKey: .timeLimits)
         try c.encode(active, forKey: .active)
+        try c.encode(publicDescription, forKey: .publicDescription)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -82,6 +87,7 @@ public struct Category: Codable, Sendable, Equatable {
         case defaultLeadUnit = "default_lead_unit"
         case defaultAssistUnits = "default_assist_units"
         case timeLimits = "time_limits"
+        case publicDescription = "public_description"
     }
 }
 
@@ -94,6 +100,7 @@ public struct CategoryPatch: Decodable, Sendable {
     public var routes: [CategoryRoute]?
     public var timeLimits: [CategoryTimeLimit]?
     public var active: Bool?
+    public var publicDescription: Bool?
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Category.CodingKeys.self)
@@ -106,35 +113,45 @@ public struct CategoryPatch: Decodable, Sendable {
         routes = try c.decodeIfPresent([CategoryRoute].self, forKey: .routes)
         timeLimits = try c.decodeIfPresent([CategoryTimeLimit].self, forKey: .timeLimits)
         active = try c.decodeIfPresent(Bool.self, forKey: .active)
+        publicDescription = try c.decodeIfPresent(Bool.self, forKey: .publicDescription)
     }
 }
 
 public enum Categories {
-    public static func list(on connection: PostgresConnection, logger: Logger) async throws -> [Category] {
-        let rows = try await connection.rows("""
-            SELECT code, name, parent, default_lead_unit, default_assist_units, active FROM categories ORDER BY code
+    /// The categories by code, a page at a time, each with its routes and limit overrides.
+    public static func list(limit: Int = 500, cursor: String? = nil, on connection: PostgresConnection, logger: Logger) async throws -> Page<Category> {
+        try Cursor.check(limit: limit)
+        let after = try cursor.map(Cursor.decodeKey)
+        let all = try await connection.rows("""
+            SELECT code, name, parent, default_lead_unit, default_assist_units, active, public_description FROM categories
+            WHERE \(after)::text IS NULL OR code > \(after) ORDER BY code LIMIT \(limit + 1)
             """, logger: logger)
+        let rows = Array(all.prefix(limit))
+        let codes = try rows.map { try $0.value("code", as: String.self) }
         let routes = try await connection.rows("""
-            SELECT category, region, lead_unit, assist_units FROM category_routes ORDER BY category, region
+            SELECT category, region, lead_unit, assist_units FROM category_routes WHERE category = ANY(\(codes))
+            ORDER BY category, region
             """, logger: logger)
         let limits = try await connection.rows("""
-            SELECT category, urgency, step, amount, unit FROM category_time_limits ORDER BY category, urgency, step
+            SELECT category, urgency, step, amount, unit FROM category_time_limits WHERE category = ANY(\(codes))
+            ORDER BY category, urgency, step
             """, logger: logger)
         var routesByCategory: [String: [CategoryRoute]] = [:]
         for row in routes { routesByCategory[try row.value("category"), default: []].append(try route(row)) }
         var limitsByCategory: [String: [CategoryTimeLimit]] = [:]
-        for row in limits { limitsByCategory[try row.value("category"), default: []].append(try limit(row)) }
-        return try rows.map { row in
+        for row in limits { limitsByCategory[try row.value("category"), default: []].append(try Self.limit(row)) }
+        let items = try rows.map { row in
             var category = try self.category(row)
             category.routes = routesByCategory[category.code] ?? []
             category.timeLimits = limitsByCategory[category.code] ?? []
             return category
         }
+        return Page(items: items, nextCursor: all.count > limit ? items.last.map { Cursor.encode(key: $0.code) } : nil)
     }
 
     public static func get(_ code: String, on connection: PostgresConnection, logger: Logger) async throws -> Category {
         guard let row = try await connection.row("""
-            SELECT code, name, parent, default_lead_unit, default_assist_units, active FROM categories WHERE code = \(code)
+            SELECT code, name, parent, default_lead_unit, default_assist_units, active, public_description FROM categories WHERE code = \(code)
             """, logger: logger) else { throw HotlineError.notFound("category") }
         var category = try self.category(row)
         category.routes = try await connection.rows("""
@@ -154,9 +171,9 @@ public enum Categories {
         try checker.check()
         try await validate(category, on: connection, logger: logger)
         guard try await connection.execute("""
-            INSERT INTO categories (code, name, parent, default_lead_unit, default_assist_units, active)
+            INSERT INTO categories (code, name, parent, default_lead_unit, default_assist_units, active, public_description)
             VALUES (\(category.code), \(category.name), \(category.parent), \(category.defaultLeadUnit),
-                    \(category.defaultAssistUnits), \(category.active))
+                    \(category.defaultAssistUnits), \(category.active), \(category.publicDescription))
             ON CONFLICT (code) DO NOTHING RETURNING code
             """, logger: logger) == 1
         else { throw HotlineError(.conflict, code: "already_exists", "a category with this code exists") }
@@ -177,12 +194,14 @@ public enum Categories {
         if let routes = patch.routes { category.routes = routes }
         if let limits = patch.timeLimits { category.timeLimits = limits }
         if let active = patch.active { category.active = active }
+        if let shown = patch.publicDescription { category.publicDescription = shown }
         try await validate(category, on: connection, logger: logger)
         do {
             try await connection.execute("""
                 UPDATE categories SET name = \(category.name), parent = \(category.parent),
                        default_lead_unit = \(category.defaultLeadUnit),
-                       default_assist_units = \(category.defaultAssistUnits), active = \(category.active)
+                       default_assist_units = \(category.defaultAssistUnits), active = \(category.active),
+                       public_description = \(category.publicDescription)
                 WHERE code = \(code)
                 """, logger: logger)
         } catch where DatabaseFailure.constraint(of: error) == "categories_no_cycle" {
@@ -268,7 +287,8 @@ public enum Categories {
             parent: try row.value("parent"),
             defaultLeadUnit: try row.value("default_lead_unit"),
             defaultAssistUnits: try row.value("default_assist_units"),
-            active: try row.value("active")
+            active: try row.value("active"),
+            publicDescription: try row.value("public_description")
         )
     }
 

@@ -46,8 +46,10 @@ public enum DemoOrganisation {
 
     public static let categories: [Category] = [
         Category(code: "utilities", name: "公用事业"),
+        // An outage is about the supply, not about a person's life: its description may be public.
         Category(code: "utilities.water", name: "供水", parent: "utilities", defaultLeadUnit: "water",
-                 timeLimits: [CategoryTimeLimit(urgency: .urgent, step: .sign, amount: 15, unit: .minutes)]),
+                 timeLimits: [CategoryTimeLimit(urgency: .urgent, step: .sign, amount: 15, unit: .minutes)],
+                 publicDescription: true),
         Category(code: "utilities.power", name: "供电", parent: "utilities", defaultLeadUnit: "power",
                  timeLimits: [CategoryTimeLimit(urgency: .urgent, step: .sign, amount: 15, unit: .minutes)]),
         Category(code: "utilities.gas", name: "供气", parent: "utilities", defaultLeadUnit: "gas"),

@@ -32,3 +32,15 @@ public struct Staff: Sendable, Equatable {
         }
     }
 }
+
+extension Staff {
+    /// How this reader sees the free text of a case (DOMAIN §10): the center as written; the
+    /// supervisors with the citizen masked; the lead unit masked too, or with the citizen removed
+    /// on a report or confidential case; every other unit (assisting, or assigned before), which
+    /// never sees identity, removed.
+    public func textSight(identityProtected: Bool, leads: Bool) -> TextSight {
+        if role.isCenter { return .original }
+        if role == .supervisor { return .masked }
+        return identityProtected || !leads ? .removed : .masked
+    }
+}

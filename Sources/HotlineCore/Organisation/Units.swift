@@ -90,10 +90,16 @@ enum Codes {
 
 /// The unit tree (DOMAIN §3). Admins write it; everyone signed in reads it.
 public enum Units {
-    public static func list(on connection: PostgresConnection, logger: Logger) async throws -> [Unit] {
-        try await connection.rows(
-            "SELECT code, name, unit_group, parent, active FROM units ORDER BY code", logger: logger
-        ).map(unit)
+    /// The units by code, a page at a time.
+    public static func list(limit: Int = 500, cursor: String? = nil, on connection: PostgresConnection, logger: Logger) async throws -> Page<Unit> {
+        try Cursor.check(limit: limit)
+        let after = try cursor.map(Cursor.decodeKey)
+        let rows = try await connection.rows("""
+            SELECT code, name, unit_group, parent, active FROM units
+            WHERE \(after)::text IS NULL OR code > \(after) ORDER BY code LIMIT \(limit + 1)
+            """, logger: logger)
+        let items = try rows.prefix(limit).map(unit)
+        return Page(items: items, nextCursor: rows.count > limit ? items.last.map { Cursor.encode(key: $0.code) } : nil)
     }
 
     public static func get(_ code: String, on connection: PostgresConnection, logger: Logger) async throws -> Unit {

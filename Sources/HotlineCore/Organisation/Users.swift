@@ -32,24 +32,87 @@ public struct NewUser: Decodable, Sendable {
     }
 }
 
+/// PATCH of a user: what is sent changes.
+public struct UserPatch: Decodable, Sendable {
+    public var name: String?
+    public var active: Bool?
+
+    public init(name: String? = nil, active: Bool? = nil) {
+        self.name = name
+        self.active = active
+    }
+}
+
 /// A token as issued: the secret appears here once and is stored only as its SHA-256.
 public struct IssuedToken: Codable, Sendable {
     public let id: Int64
     public let userId: Int64
     public let token: String
+    public let expiresAt: Date
 
     enum CodingKeys: String, CodingKey {
         case id, token
         case userId = "user_id"
+        case expiresAt = "expires_at"
+    }
+}
+
+/// What POST /users/{id}/tokens may say: when the token ends (default: the configured lifetime).
+public struct TokenRequest: Decodable, Sendable {
+    public var expiresAt: Date?
+
+    public init(expiresAt: Date? = nil) {
+        self.expiresAt = expiresAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case expiresAt = "expires_at"
+    }
+}
+
+/// A token as an admin sees it afterwards: never the secret.
+public struct TokenRecord: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var userId: Int64
+    public var createdAt: Date
+    public var expiresAt: Date
+    public var revokedAt: Date?
+    public var lastUsedAt: Date?
+    public var issuedBy: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case userId = "user_id"
+        case createdAt = "created_at"
+        case expiresAt = "expires_at"
+        case revokedAt = "revoked_at"
+        case lastUsedAt = "last_used_at"
+        case issuedBy = "issued_by"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(userId, forKey: .userId)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(expiresAt, forKey: .expiresAt)
+        try c.encode(revokedAt, forKey: .revokedAt)
+        try c.encode(lastUsedAt, forKey: .lastUsedAt)
+        try c.encode(issuedBy, forKey: .issuedBy)
     }
 }
 
 /// Users, their roles and their bearer tokens (DOMAIN §2).
 public enum Users {
-    public static func list(on connection: PostgresConnection, logger: Logger) async throws -> [User] {
-        try await connection.rows(
-            "SELECT id, name, role, unit_code, active FROM users ORDER BY id", logger: logger
-        ).map(user)
+    /// The users by id, a page at a time.
+    public static func list(limit: Int = 500, cursor: String? = nil, on connection: PostgresConnection, logger: Logger) async throws -> Page<User> {
+        try Cursor.check(limit: limit)
+        let after = try cursor.map(Cursor.decode) ?? 0
+        let rows = try await connection.rows(
+            "SELECT id, name, role, unit_code, active FROM users WHERE id > \(after) ORDER BY id LIMIT \(limit + 1)", logger: logger
+        )
+        let items = try rows.prefix(limit).map(user)
+        return Page(items: items, nextCursor: rows.count > limit ? items.last.map { Cursor.encode($0.id) } : nil)
     }
 
     public static func get(_ id: Int64, on connection: PostgresConnection, logger: Logger) async throws -> User {
@@ -78,13 +141,62 @@ public enum Users {
         return try user(row!)
     }
 
-    /// A new opaque bearer token for the user: `hl_` and 32 random bytes, base64url.
+    /// A user's name or whether they may sign in. A deactivated user's tokens stop working at
+    /// once (and work again if the user is reactivated before they expire).
+    public static func update(
+        _ id: Int64, _ patch: UserPatch, by staff: Staff? = nil, on connection: PostgresConnection, logger: Logger
+    ) async throws -> User {
+        // Nobody locks themselves out: another admin, or the command line, deactivates an admin.
+        if patch.active == false, staff?.id == id {
+            throw HotlineError(.unprocessable, code: "cannot_deactivate_self", "an admin cannot deactivate their own account")
+        }
+        var checker = FieldChecker()
+        let name = patch.name.flatMap { checker.text($0, field: "name", max: 100) }
+        try checker.check()
+        guard let row = try await connection.row("""
+            UPDATE users SET name = coalesce(\(name), name), active = coalesce(\(patch.active), active) WHERE id = \(id)
+            RETURNING id, name, role, unit_code, active
+            """, logger: logger) else { throw HotlineError.notFound("user") }
+        if patch.active == false { logger.info("user deactivated", metadata: ["user": "\(id)"]) }
+        return try user(row)
+    }
+
+    /// A user's tokens, newest first, without their secrets.
+    public static func tokens(ofUser id: Int64, on connection: PostgresConnection, logger: Logger) async throws -> [TokenRecord] {
+        _ = try await get(id, on: connection, logger: logger)
+        return try await connection.rows("""
+            SELECT id, user_id, created_at, expires_at, revoked_at, last_used_at, issued_by FROM tokens
+            WHERE user_id = \(id) ORDER BY id DESC
+            """, logger: logger).map { row in
+            TokenRecord(id: try row.value("id"), userId: try row.value("user_id"), createdAt: try row.value("created_at"),
+                        expiresAt: try row.value("expires_at"), revokedAt: try row.value("revoked_at"),
+                        lastUsedAt: try row.value("last_used_at"), issuedBy: try row.value("issued_by"))
+        }
+    }
+
+    /// How long a token lasts unless told otherwise (`--token-lifetime-days`).
+    public static let defaultLifetime: Duration = .seconds(90 * 86_400)
+
+    /// A token that lasts `lifetime` from now.
     public static func issueToken(
-        forUser userId: Int64, on connection: PostgresConnection, logger: Logger
+        forUser userId: Int64, lifetime: Duration = defaultLifetime, issuedBy: Int64? = nil, at now: Date = Date(),
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> IssuedToken {
+        try await issueToken(forUser: userId, expiresAt: now.addingTimeInterval(Double(lifetime.components.seconds)),
+                             issuedBy: issuedBy, at: now, on: connection, logger: logger)
+    }
+
+    /// A new opaque bearer token for the user: `hl_` and 32 random bytes, base64url. It ends at
+    /// `expiresAt`; `issuedBy` is the admin who asked (nil: the command line).
+    public static func issueToken(
+        forUser userId: Int64, expiresAt: Date, issuedBy: Int64?, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> IssuedToken {
         let target = try await get(userId, on: connection, logger: logger)
         guard target.active else {
             throw HotlineError(.unprocessable, code: "inactive_user", "this user is deactivated")
+        }
+        guard expiresAt > now else {
+            throw HotlineError.validation(field: "expires_at", "must be in the future")
         }
         var generator = SystemRandomNumberGenerator()  // getrandom(2): cryptographically secure
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
@@ -93,10 +205,13 @@ public enum Users {
             .replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
         let row = try await connection.row("""
-            INSERT INTO tokens (user_id, token_hash) VALUES (\(userId), \(hash(token)))
-            RETURNING id
+            INSERT INTO tokens (user_id, token_hash, created_at, expires_at, issued_by)
+            VALUES (\(userId), \(hash(token)), \(now), \(expiresAt), \(issuedBy))
+            RETURNING id, expires_at
             """, logger: logger)
-        return IssuedToken(id: try row!.value("id"), userId: userId, token: token)
+        let id: Int64 = try row!.value("id")
+        logger.info("token issued", metadata: ["user": "\(userId)", "token": "\(id)"])
+        return IssuedToken(id: id, userId: userId, token: token, expiresAt: try row!.value("expires_at"))
     }
 
     /// Revoked tokens stop working at once; revoking twice is harmless.
@@ -106,14 +221,21 @@ public enum Users {
         ) != nil else { throw HotlineError.notFound("token") }
     }
 
-    /// The staff member a bearer token belongs to, if the token is live and its user active.
-    public static func authenticate(token: String, on connection: PostgresConnection, logger: Logger) async throws -> Staff? {
+    /// The staff member a bearer token belongs to, if the token is live (not revoked, not
+    /// expired) and its user active. The token's last use is kept to the minute.
+    public static func authenticate(token: String, at now: Date, on connection: PostgresConnection, logger: Logger) async throws -> Staff? {
         guard token.utf8.count <= 200 else { return nil }
         guard let row = try await connection.row(TokenOwner(query: """
-            SELECT u.id, u.role, u.unit_code
+            SELECT u.id, u.role, u.unit_code, t.id AS token_id, t.last_used_at
             FROM tokens t JOIN users u ON u.id = t.user_id
-            WHERE t.token_hash = \(hash(token)) AND t.revoked_at IS NULL AND u.active
+            WHERE t.token_hash = \(hash(token)) AND t.revoked_at IS NULL AND t.expires_at > \(now) AND u.active
             """), logger: logger) else { return nil }
+        let lastUsed: Date? = try row.value("last_used_at")
+        if lastUsed.map({ now.timeIntervalSince($0) >= 60 || now < $0 }) ?? true {
+            try await connection.run(TokenUsed(query: """
+                UPDATE tokens SET last_used_at = \(now) WHERE id = \(try row.value("token_id", as: Int64.self))
+                """), logger: logger)
+        }
         return Staff(
             id: try row.value("id"),
             role: Role(rawValue: try row.value("role"))!,
@@ -123,6 +245,7 @@ public enum Users {
 
     /// Every request runs it: prepared.
     struct TokenOwner: PreparedStatement { let query: PostgresQuery }
+    struct TokenUsed: PreparedStatement { let query: PostgresQuery }
 
     static func hash(_ token: String) -> ByteBuffer {
         ByteBuffer(bytes: SHA256.hash(data: Data(token.utf8)))

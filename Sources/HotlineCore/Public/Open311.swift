@@ -72,7 +72,8 @@ public enum Open311 {
         public var statusNotes: String?
         public var serviceName: String
         public var serviceCode: String
-        public var description: String
+        /// Only for a category whose descriptions may be public; the citizen removed.
+        public var description: String?
         public var agencyResponsible: String?
         public var serviceNotice: String?
         public var requestedDatetime: Date
@@ -186,7 +187,7 @@ public enum Open311 {
     // MARK: Filing
 
     /// The parameters of POST requests.json, form-encoded as GeoReport sends them.
-    public static func file(
+    static func file(
         _ form: [String: String], as client: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> Created {
         guard let code = form["service_code"], !code.isEmpty else { throw Failure(400, "service_code was not provided") }
@@ -224,7 +225,7 @@ public enum Open311 {
                             location: Location(address: address, latitude: lat, longitude: long), citizen: citizen)
         do {
             let accepted = try await Intake.accept(input, by: client, at: now, on: connection, logger: logger)
-            return Created(serviceRequestId: accepted.number, serviceNotice: "已受理，将按规定时限办理答复。", accountId: nil)
+            return Created(serviceRequestId: accepted.number, serviceNotice: acceptedNotice, accountId: nil)
         } catch let error as HotlineError {
             throw Failure(error.kind == .forbidden ? 403 : 400, error.fields.first.map { "\($0.field): \($0.message)" } ?? error.message)
         }
@@ -248,9 +249,13 @@ public enum Open311 {
         let end = query.end ?? now
         let start = query.start ?? end.addingTimeInterval(-90 * 86_400)
         if query.ids == nil, end.timeIntervalSince(start) > 90 * 86_400 { throw Failure(400, "start_date to end_date spans at most 90 days") }
+        // A public list (no key is needed to read it): what a public page may show, the citizen's
+        // identity removed from every text, and never a reply written for another case.
         let rows = try await connection.rows("""
-            SELECT c.number, c.status, c.category, k.name AS service_name, c.description, c.address, c.latitude, c.longitude,
-                   c.accepted_at, lead.name AS agency, p.text AS reply_text, c.closure,
+            SELECT c.number, c.status, c.category, k.name AS service_name, k.public_description, c.description, c.address,
+                   c.latitude, c.longitude, c.accepted_at, lead.name AS agency, c.closure, c.merged_into IS NOT NULL AS merged,
+                   CASE WHEN p.case_id = c.id THEN p.text END AS reply_text,
+                   contact.name AS citizen_name, contact.phone AS citizen_phone,
                    (SELECT max(e.at) FROM case_events e WHERE e.case_id = c.id) AS updated_at,
                    (SELECT d.due_at FROM deadlines d JOIN assignments a ON a.id = d.assignment_id
                      WHERE a.case_id = coalesce(c.merged_into, c.id) AND a.role = 'lead' AND d.step = 'reply'
@@ -263,6 +268,7 @@ public enum Open311 {
                 LIMIT 1
             ) lead ON true
             LEFT JOIN replies p ON p.id = c.reply_id
+            LEFT JOIN case_contacts contact ON contact.case_id = c.id
             WHERE c.channel = 'open311' AND c.case_type <> 'report' AND NOT c.confidential
               AND (\(query.ids)::text[] IS NULL OR c.number = ANY(\(query.ids)))
               AND (\(query.ids)::text[] IS NOT NULL OR (c.accepted_at >= \(start) AND c.accepted_at <= \(end)))
@@ -274,16 +280,24 @@ public enum Open311 {
         return try rows.map { row in
             let status: String = try row.value("status")
             let closure: String? = try row.value("closure")
-            let reply: String? = try row.value("reply_text")
+            let identity = [CitizenIdentity(name: try row.value("citizen_name"), phone: try row.value("citizen_phone"))]
+            func shown(_ text: String?) -> String? { FreeText.shown(text, to: .removed, identities: identity) }
+            let reply = shown(try row.value("reply_text", as: String?.self))
+            let merged: Bool = try row.value("merged")
+            let notes = reply ?? (closure == "withdrawn" ? "市民已撤回诉求。" : merged ? "已与同一事项的诉求合并办理。" : nil)
+            // Where the matter is and what it is about only where the category's descriptions may be public.
+            let open: Bool = try row.value("public_description")
             return Request(
                 serviceRequestId: try row.value("number"),
                 status: status == "closed" ? "closed" : "open",
-                statusNotes: reply ?? (closure == "withdrawn" ? "市民已撤回诉求。" : nil),
+                statusNotes: notes,
                 serviceName: try row.value("service_name"), serviceCode: try row.value("category"),
-                description: try row.value("description"), agencyResponsible: try row.value("agency"), serviceNotice: nil,
+                description: open ? shown(try row.value("description", as: String.self)) : nil,
+                agencyResponsible: try row.value("agency"), serviceNotice: nil,
                 requestedDatetime: try row.value("accepted_at"), updatedDatetime: try row.value("updated_at"),
-                expectedDatetime: try row.value("expected"), address: try row.value("address"), addressId: nil, zipcode: nil,
-                lat: try row.value("latitude"), long: try row.value("longitude"), mediaUrl: nil
+                expectedDatetime: try row.value("expected"), address: open ? shown(try row.value("address", as: String?.self)) : nil,
+                addressId: nil, zipcode: nil,
+                lat: open ? try row.value("latitude") : nil, long: open ? try row.value("longitude") : nil, mediaUrl: nil
             )
         }
     }
@@ -342,13 +356,42 @@ public enum Open311 {
         ) != nil else { throw HotlineError.notFound("key") }
     }
 
-    /// The client a live API key belongs to, acting as its own operator account.
-    public static func client(apiKey: String, on connection: PostgresConnection, logger: Logger) async throws -> Staff? {
+    /// The client a live API key belongs to, acting as its own operator account, and the key's id.
+    public static func client(apiKey: String, on connection: PostgresConnection, logger: Logger) async throws -> (staff: Staff, keyId: Int64)? {
         guard apiKey.utf8.count <= 200, let row = try await connection.row("""
-            SELECT user_id FROM open311_keys WHERE key_hash = \(hash(apiKey)) AND revoked_at IS NULL
+            SELECT id, user_id FROM open311_keys WHERE key_hash = \(hash(apiKey)) AND revoked_at IS NULL
             """, logger: logger) else { return nil }
-        return Staff(id: try row.value("user_id"), role: .operator, unit: nil)
+        return (Staff(id: try row.value("user_id"), role: .operator, unit: nil), try row.value("id"))
     }
+
+    /// Files a request under a key: at most so many a minute per key, and once per
+    /// `Idempotency-Key` (a retry answers the request filed first).
+    public static func file(
+        _ form: [String: String], apiKey: String, idempotencyKey: String?, fingerprint: [UInt8], limits: PublicLimits,
+        retention: Duration, at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Created {
+        guard let (client, keyId) = try await client(apiKey: apiKey, on: connection, logger: logger) else {
+            throw Failure(403, "api_key is not valid")
+        }
+        guard try await RateLimits.allow("open311:\(keyId)", limit: limits.open311PostsPerMinute, at: now,
+                                         on: connection, logger: logger) else {
+            throw Failure(429, "this api_key filed too many requests this minute; wait a minute")
+        }
+        let scope = "open311:\(keyId)"
+        if let idempotencyKey, let record = try await Idempotency.claim(
+            scope: scope, key: idempotencyKey, fingerprint: fingerprint, at: now, keptFor: retention, on: connection, logger: logger
+        ) {
+            return Created(serviceRequestId: record.reference, serviceNotice: acceptedNotice, accountId: nil)
+        }
+        let created = try await file(form, as: client, at: now, on: connection, logger: logger)
+        if let idempotencyKey {
+            try await Idempotency.complete(scope: scope, key: idempotencyKey, status: 201, reference: created.serviceRequestId,
+                                           on: connection, logger: logger)
+        }
+        return created
+    }
+
+    static let acceptedNotice = "已受理，将按规定时限办理答复。"
 
     static func hash(_ key: String) -> ByteBuffer {
         ByteBuffer(bytes: SHA256.hash(data: Data(key.utf8)))

@@ -71,7 +71,7 @@ public enum PublicRecord {
         var checker = FieldChecker()
         let summary = checker.text(try input().summary, field: "summary", max: 2000, multiline: true)
         try checker.check()
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         try Handling.require(handle, in: [.closed], to: "disclose")
         guard try await connection.row("""
             INSERT INTO disclosures (case_id, summary, disclosed_at, disclosed_by)
@@ -90,9 +90,12 @@ public enum PublicRecord {
         let offset = try cursor.map { Int(try Cursor.decode($0)) - 1 } ?? 0
         let rows = try await connection.rows("""
             SELECT c.number, k.name AS category, r.name AS region, l.name AS lead_unit, d.summary, p.outcome,
-                   c.accepted_at, c.closed_at, d.disclosed_at
+                   c.accepted_at, c.closed_at, d.disclosed_at, contact.name AS citizen_name, contact.phone AS citizen_phone,
+                   master.name AS master_name, master.phone AS master_phone
             FROM disclosures d
             JOIN cases c ON c.id = d.case_id
+            LEFT JOIN case_contacts contact ON contact.case_id = c.id
+            LEFT JOIN case_contacts master ON master.case_id = c.merged_into
             JOIN categories k ON k.code = c.category
             LEFT JOIN units r ON r.code = c.region
             LEFT JOIN replies p ON p.id = c.reply_id
@@ -103,7 +106,11 @@ public enum PublicRecord {
         let items = try rows.prefix(limit).map { row in
             Disclosure(
                 number: try row.value("number"), category: try row.value("category"), region: try row.value("region"),
-                leadUnit: try row.value("lead_unit"), summary: try row.value("summary"),
+                leadUnit: try row.value("lead_unit"),
+                summary: FreeText.shown(try row.value("summary", as: String.self), to: .removed, identities: [
+                    CitizenIdentity(name: try row.value("citizen_name"), phone: try row.value("citizen_phone")),
+                    CitizenIdentity(name: try row.value("master_name"), phone: try row.value("master_phone")),
+                ]),
                 outcome: (try row.value("outcome", as: String?.self)).flatMap(ReplyOutcome.init(rawValue:)),
                 acceptedAt: try row.value("accepted_at"), closedAt: try row.value("closed_at"),
                 disclosedAt: try row.value("disclosed_at")
@@ -112,25 +119,69 @@ public enum PublicRecord {
         return Page(items: items, nextCursor: rows.count > limit ? Cursor.encode(Int64(offset + limit + 1)) : nil)
     }
 
-    /// A citizen's own case, by its number and the last four digits of the phone they gave.
-    /// One query answers both halves, and a wrong pair is answered exactly as an unknown number,
-    /// so the lookup cannot be used to learn which numbers exist.
-    public static func progress(
-        _ number: String, phoneLastFour: String?, on connection: PostgresConnection, logger: Logger
+    /// A citizen's own case, by its number and the last four digits of the phone they gave,
+    /// limited across all instances: so many lookups per address block and minute (429 past
+    /// that), and a number looked up wrongly too often answers "no such case" for a while
+    /// whatever is asked. A wrong pair, an unknown number and a locked one get the same answer,
+    /// so the lookup cannot be used to learn which numbers exist, nor to walk four digits.
+    public static func lookup(
+        _ number: String, phoneLastFour: String?, client: String, limits: PublicLimits, at now: Date,
+        database: Database, logger: Logger
     ) async throws -> PublicProgress {
-        let unknown = HotlineError(.notFound, code: "not_found", "no case matches this number and phone")
-        guard let digits = phoneLastFour, digits.utf8.count == 4, digits.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
-              number.utf8.count == 14, number.utf8.allSatisfy({ (0x30...0x39).contains($0) })
-        else { throw unknown }
+        enum Outcome: Sendable { case found(PublicProgress), unknown, limited }
+        let wellFormed = number.utf8.count == 14 && number.utf8.allSatisfy({ (0x30...0x39).contains($0) })
+        let outcome = try await database.transaction(logger: logger) { connection -> Outcome in
+            guard try await RateLimits.allow("lookup:" + RateLimits.block(of: client), limit: limits.lookupsPerMinute,
+                                             at: now, on: connection, logger: logger) else { return .limited }
+            guard wellFormed else { return .unknown }
+            let locked = try await connection.row(
+                "SELECT 1 FROM lookup_locks WHERE number = \(number) AND locked_until > \(now)", logger: logger
+            ) != nil
+            if !locked, let found = try await progress(number, phoneLastFour: phoneLastFour, on: connection, logger: logger) {
+                return .found(found)
+            }
+            if !locked {
+                let since = now.addingTimeInterval(-Double(limits.lockDuration.components.seconds))
+                let lockedUntil = now.addingTimeInterval(Double(limits.lockDuration.components.seconds))
+                try await connection.execute("""
+                    INSERT INTO lookup_locks (number, failures, first_failure_at) VALUES (\(number), 1, \(now))
+                    ON CONFLICT (number) DO UPDATE SET
+                        failures = CASE WHEN lookup_locks.first_failure_at < \(since) THEN 1 ELSE lookup_locks.failures + 1 END,
+                        first_failure_at = CASE WHEN lookup_locks.first_failure_at < \(since) THEN EXCLUDED.first_failure_at
+                                                ELSE lookup_locks.first_failure_at END
+                    """, logger: logger)
+                try await connection.execute("""
+                    UPDATE lookup_locks SET locked_until = \(lockedUntil), first_failure_at = \(now)
+                    WHERE number = \(number) AND failures >= \(limits.failuresBeforeLock)
+                    """, logger: logger)
+            }
+            return .unknown
+        }
+        switch outcome {
+        case .found(let progress): return progress
+        case .unknown: throw HotlineError(.notFound, code: "not_found", "no case matches this number and phone")
+        case .limited: throw HotlineError(.tooManyRequests, code: "rate_limited", "too many lookups from this address; wait a minute")
+        }
+    }
+
+    /// The progress of the case with this number and phone digits, if there is one.
+    static func progress(
+        _ number: String, phoneLastFour: String?, on connection: PostgresConnection, logger: Logger
+    ) async throws -> PublicProgress? {
+        guard let digits = phoneLastFour, digits.utf8.count == 4, digits.utf8.allSatisfy({ (0x30...0x39).contains($0) })
+        else { return nil }
         guard let row = try await connection.row("""
             SELECT c.number, c.status, c.closure, k.name AS category, c.accepted_at, c.closed_at,
                    lead.name AS lead_unit,
                    (SELECT d.due_at FROM deadlines d JOIN assignments a ON a.id = d.assignment_id
                      WHERE a.case_id = coalesce(c.merged_into, c.id) AND a.role = 'lead' AND d.step = 'reply'
                      ORDER BY d.id DESC LIMIT 1) AS reply_due,
-                   ru.name AS reply_unit, p.outcome, p.text, p.replied_at
+                   ru.name AS reply_unit, p.outcome, p.text, p.replied_at,
+                   contact.name AS citizen_name, contact.phone AS citizen_phone,
+                   master.name AS master_name, master.phone AS master_phone
             FROM cases c
             JOIN case_contacts contact ON contact.case_id = c.id
+            LEFT JOIN case_contacts master ON master.case_id = c.merged_into
             JOIN categories k ON k.code = c.category
             LEFT JOIN LATERAL (
                 SELECT u.name FROM assignments a JOIN units u ON u.code = a.unit_code
@@ -140,8 +191,11 @@ public enum PublicRecord {
             LEFT JOIN replies p ON p.id = c.reply_id
             LEFT JOIN units ru ON ru.code = p.unit_code
             WHERE c.number = \(number) AND right(contact.phone, 4) = \(digits)
-            """, logger: logger) else { throw unknown }
-        let replyText: String? = try row.value("text")
+            """, logger: logger) else { return nil }
+        // The page is public behind four digits: whoever is named in the reply is not shown.
+        let identities = [CitizenIdentity(name: try row.value("citizen_name"), phone: try row.value("citizen_phone")),
+                          CitizenIdentity(name: try row.value("master_name"), phone: try row.value("master_phone"))]
+        let replyText = FreeText.shown(try row.value("text", as: String?.self), to: .removed, identities: identities)
         return PublicProgress(
             number: try row.value("number"),
             status: CaseStatus(rawValue: try row.value("status"))!,

@@ -82,7 +82,7 @@ public struct YearSimulation: Sendable {
                 }
             } catch {
                 failed += 1
-                logger.warning("simulated case failed", metadata: ["error": "\(String(reflecting: error))"])
+                logger.warning("simulated case failed", metadata: ["error": "\(DatabaseFailure.loggable(error))"])
             }
             if let progress, (index + 1) % 500 == 0 || index + 1 == cases {
                 progress(Progress(done: index + 1, total: cases, failed: failed, elapsed: ContinuousClock.now - started))

@@ -57,7 +57,22 @@ public struct Accountability: Codable, Sendable, Equatable {
 
     public var period: String
     public var escalations: [Escalation]
+    /// The next page of `escalations`; `units` always counts the whole period.
+    public var nextCursor: String?
     public var units: [RepeatedUnit]
+
+    enum CodingKeys: String, CodingKey {
+        case period, escalations, units
+        case nextCursor = "next_cursor"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(period, forKey: .period)
+        try c.encode(escalations, forKey: .escalations)
+        try c.encode(nextCursor, forKey: .nextCursor)
+        try c.encode(units, forKey: .units)
+    }
 }
 
 /// Cards, urgings by hand, escalations by hand, and the lists of supervision.
@@ -74,7 +89,8 @@ public enum Supervision {
         guard (1...500).contains(limit) else { throw HotlineError.validation(field: "limit", "must be between 1 and 500") }
         let offset = try cursor.map { Int(try Cursor.decode($0)) - 1 } ?? 0
         let rows = try await connection.rows("""
-            SELECT c.number, c.subject, c.urgency, d.unit_code, d.step, d.due_at,
+            SELECT c.id, c.number, c.subject, c.case_type, c.confidential, c.urgency, d.unit_code, d.step, d.due_at,
+                   coalesce((SELECT role = 'lead' FROM assignments WHERE id = d.assignment_id), false) AS unit_leads,
                    (SELECT count(*) FROM urgings u WHERE u.deadline_id = d.id) AS urgings
             FROM deadlines d JOIN cases c ON c.id = d.case_id
             WHERE d.met_at IS NULL AND d.closed_at IS NULL AND d.step <> 'visit' AND d.warn_at <= \(now)
@@ -82,10 +98,12 @@ public enum Supervision {
             ORDER BY d.due_at, d.id
             OFFSET \(offset) LIMIT \(limit + 1)
             """, logger: logger)
-        let items = try rows.prefix(limit).map { row -> Warning in
+        let page = Array(rows.prefix(limit))
+        let texts = try await CaseText.page(try page.map(CaseText.protection), for: staff, on: connection, logger: logger)
+        let items = try page.map { row -> Warning in
             let due: Date = try row.value("due_at")
             return Warning(
-                number: try row.value("number"), subject: try row.value("subject"),
+                number: try row.value("number"), subject: texts[try row.value("id", as: Int64.self)]!(try row.value("subject", as: String.self)),
                 urgency: Urgency(rawValue: try row.value("urgency"))!, unit: try row.value("unit_code"),
                 step: DeadlineStep(rawValue: try row.value("step"))!, dueAt: due, card: now > due ? .red : .yellow,
                 urgings: try row.value("urgings")
@@ -112,7 +130,7 @@ public enum Supervision {
         var checker = FieldChecker()
         let note = checker.text(try input().note, field: "note", max: 1000, required: false, multiline: true)
         try checker.check()
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         let target = try await pressingDeadline(of: handle, on: connection, logger: logger)
         try await connection.execute("""
             INSERT INTO urgings (case_id, deadline_id, unit_code, urged_at, urged_by, note)
@@ -131,7 +149,7 @@ public enum Supervision {
     ) async throws {
         try staff.require(.dispatcher)
         let reason = try Handling.reason(try input().reason)
-        let handle = try await Handling.lock(number, on: connection, logger: logger)
+        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
         let target = try await pressingDeadline(of: handle, on: connection, logger: logger)
         guard try await connection.row("""
             INSERT INTO escalations (case_id, deadline_id, unit_code, escalated_at, escalated_by, reason)
@@ -164,15 +182,18 @@ public enum Supervision {
         return Target(id: try row.value("id"), unit: try row.value("unit_code"), step: try row.value("step"), due: try row.value("due_at"))
     }
 
+    /// The leadership's escalation list, newest first, a page at a time.
     public static func escalations(
-        for staff: Staff, from: Date? = nil, to: Date? = nil, openOnly: Bool = false, at now: Date,
-        on connection: PostgresConnection, logger: Logger
-    ) async throws -> [Escalation] {
+        for staff: Staff, from: Date? = nil, to: Date? = nil, openOnly: Bool = false, limit: Int = 50, cursor: String? = nil,
+        at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Page<Escalation> {
         try staff.require(.operator, .dispatcher, .manager, .supervisor)
+        guard (1...500).contains(limit) else { throw HotlineError.validation(field: "limit", "must be between 1 and 500") }
+        let offset = try cursor.map { Int(try Cursor.decode($0)) - 1 } ?? 0
         let calendar = try await CalendarStore.load(on: connection, logger: logger)
-        return try await connection.rows("""
-            SELECT c.number, c.subject, e.unit_code, u.name AS unit_name, d.step, d.due_at, d.met_at,
-                   e.escalated_at, e.escalated_by IS NOT NULL AS manual, e.reason,
+        let rows = try await connection.rows("""
+            SELECT c.id, c.number, c.subject, c.case_type, c.confidential, e.unit_code, u.name AS unit_name, d.step, d.due_at,
+                   d.met_at, e.escalated_at, e.escalated_by IS NOT NULL AS manual, e.reason,
                    (SELECT count(*) FROM urgings g WHERE g.deadline_id = d.id) AS urgings
             FROM escalations e
             JOIN deadlines d ON d.id = e.deadline_id
@@ -182,31 +203,44 @@ public enum Supervision {
               AND (\(to)::timestamptz IS NULL OR e.escalated_at < \(to))
               AND (NOT \(openOnly) OR (d.met_at IS NULL AND d.closed_at IS NULL))
             ORDER BY e.escalated_at DESC, e.id DESC
-            """, logger: logger).map { row in
+            OFFSET \(offset) LIMIT \(limit + 1)
+            """, logger: logger)
+        let page = Array(rows.prefix(limit))
+        let texts = try await CaseText.page(try page.map(CaseText.protection), for: staff, on: connection, logger: logger)
+        let items = try page.map { row in
             let due: Date = try row.value("due_at")
             let met: Date? = try row.value("met_at")
+            let text = texts[try row.value("id", as: Int64.self)]!
             return Escalation(
-                number: try row.value("number"), subject: try row.value("subject"), unit: try row.value("unit_code"),
+                number: try row.value("number"), subject: text(try row.value("subject", as: String.self)), unit: try row.value("unit_code"),
                 unitName: try row.value("unit_name"), step: DeadlineStep(rawValue: try row.value("step"))!, dueAt: due,
-                escalatedAt: try row.value("escalated_at"), manual: try row.value("manual"), reason: try row.value("reason"),
+                escalatedAt: try row.value("escalated_at"), manual: try row.value("manual"),
+                reason: text(try row.value("reason", as: String?.self)),
                 urgings: try row.value("urgings"), workingDaysOverdue: calendar.workingDays(after: due, through: met ?? now),
                 stepDone: met != nil
             )
         }
+        return Page(items: items, nextCursor: rows.count > limit ? Cursor.encode(Int64(offset + limit + 1)) : nil)
     }
 
+    /// The period's escalations a page at a time, and every unit escalated twice or more in it.
     public static func accountability(
-        for staff: Staff, period: Period, at now: Date, on connection: PostgresConnection, logger: Logger
+        for staff: Staff, period: Period, limit: Int = 50, cursor: String? = nil, at now: Date,
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> Accountability {
         try staff.require(.manager, .supervisor)
-        let escalations = try await escalations(for: staff, from: period.start, to: period.end, at: now, on: connection, logger: logger)
-        var counts: [String: (String, Int)] = [:]
-        for escalation in escalations {
-            counts[escalation.unit, default: (escalation.unitName, 0)].1 += 1
+        let escalations = try await escalations(for: staff, from: period.start, to: period.end, limit: limit, cursor: cursor,
+                                                at: now, on: connection, logger: logger)
+        let repeated = try await connection.rows("""
+            SELECT e.unit_code, u.name, count(*) AS n
+            FROM escalations e JOIN units u ON u.code = e.unit_code
+            WHERE e.escalated_at >= \(period.start) AND e.escalated_at < \(period.end)
+            GROUP BY e.unit_code, u.name HAVING count(*) >= 2
+            ORDER BY count(*) DESC, e.unit_code
+            """, logger: logger).map { row in
+            Accountability.RepeatedUnit(unit: try row.value("unit_code"), name: try row.value("name"), escalations: try row.value("n"))
         }
-        let repeated = counts.filter { $0.value.1 >= 2 }
-            .map { Accountability.RepeatedUnit(unit: $0.key, name: $0.value.0, escalations: $0.value.1) }
-            .sorted { ($0.escalations, $1.unit) > ($1.escalations, $0.unit) }
-        return Accountability(period: period.description, escalations: escalations, units: repeated)
+        return Accountability(period: period.description, escalations: escalations.items, nextCursor: escalations.nextCursor,
+                              units: repeated)
     }
 }

@@ -28,12 +28,15 @@ public struct HotlineError: Error, Sendable, Equatable {
     public let code: String
     public let message: String
     public var fields: [FieldProblem]
+    /// The id of what the refusal is about, where the caller needs it (what was already issued).
+    public var resource: String?
 
-    public init(_ kind: Kind, code: String, _ message: String, fields: [FieldProblem] = []) {
+    public init(_ kind: Kind, code: String, _ message: String, fields: [FieldProblem] = [], resource: String? = nil) {
         self.kind = kind
         self.code = code
         self.message = message
         self.fields = fields
+        self.resource = resource
     }
 }
 

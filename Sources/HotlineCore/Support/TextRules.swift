@@ -1,3 +1,5 @@
+import Foundation
+
 /// Checks shared by every free-text field. Lengths count Unicode code points, as PostgreSQL's
 /// `char_length` does, so the application and the table constraints agree.
 public struct FieldChecker {
@@ -9,7 +11,8 @@ public struct FieldChecker {
         problems.append(.init(field: field, message: message))
     }
 
-    /// Trims surrounding whitespace; nil (and a problem, if required) when empty.
+    /// Trims surrounding whitespace; nil (and a problem, if required) when empty. A line break
+    /// arrives as CRLF from a browser's form: it is kept as LF.
     @discardableResult
     public mutating func text(
         _ value: String?, field: String, max: Int, required: Bool = true, multiline: Bool = false
@@ -18,7 +21,7 @@ public struct FieldChecker {
             if required { fail(field, "is required") }
             return nil
         }
-        let trimmed = value.trimmingWhitespace()
+        let trimmed = multiline ? Self.unifyingLineBreaks(value).trimmingWhitespace() : value.trimmingWhitespace()
         if trimmed.isEmpty {
             if required { fail(field, "must not be empty") }
             return nil
@@ -27,13 +30,54 @@ public struct FieldChecker {
             fail(field, "must be at most \(max) characters")
             return nil
         }
-        // PostgreSQL cannot store U+0000; other control characters are never meant.
-        let allowed: Set<UInt32> = multiline ? [0x09, 0x0A, 0x0D] : [0x09]
-        if trimmed.unicodeScalars.contains(where: { ($0.value < 0x20 || $0.value == 0x7F) && !allowed.contains($0.value) }) {
-            fail(field, multiline ? "must not contain control characters" : "must be a single line without control characters")
+        if let bad = Self.firstRefused(in: trimmed, multiline: multiline) {
+            fail(field, bad)
             return nil
         }
         return trimmed
+    }
+
+    static func unifyingLineBreaks(_ text: String) -> String {
+        guard text.unicodeScalars.contains("\r") else { return text }
+        return text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+    }
+
+    /// What no text field may hold, said in the words of the problem document: C0 and C1 control
+    /// characters (but tab, and line feed where the field has lines), bidirectional overrides and
+    /// isolates, which can make a text read otherwise than it is stored (U+202A–U+202E,
+    /// U+2066–U+2069), and invisible zero-width characters (U+200B–U+200F, U+2060–U+2064, U+FEFF),
+    /// which can hide a difference between two texts that look the same. A zero-width joiner
+    /// inside an emoji sequence (👨‍👩‍👧) is part of the emoji and stays.
+    static func firstRefused(in text: String, multiline: Bool) -> String? {
+        let scalars = Array(text.unicodeScalars)
+        for (index, scalar) in scalars.enumerated() {
+            let v = scalar.value
+            if v < 0x20 || (0x7F...0x9F).contains(v) {
+                if v == 0x09 || (v == 0x0A && multiline) { continue }
+                if v == 0x0A { return "must be a single line" }
+                return "must not contain control characters (\(codePoint(v)))"
+            }
+            if (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) {
+                return "must not contain bidirectional override characters (\(codePoint(v)))"
+            }
+            if (0x200B...0x200F).contains(v) || (0x2060...0x2064).contains(v) || v == 0xFEFF {
+                if v == 0x200D, index > 0, index + 1 < scalars.count,
+                   isEmoji(scalars[index - 1]) || scalars[index - 1].value == 0xFE0F, isEmoji(scalars[index + 1]) {
+                    continue
+                }
+                return "must not contain zero-width characters (\(codePoint(v)))"
+            }
+        }
+        return nil
+    }
+
+    private static func isEmoji(_ scalar: Unicode.Scalar) -> Bool {
+        // Digits, # and * are emoji bases too (keycaps), never joined.
+        scalar.value > 0xFF && scalar.properties.isEmoji
+    }
+
+    private static func codePoint(_ value: UInt32) -> String {
+        "U+" + String(format: "%04X", value)
     }
 
     public func check() throws {

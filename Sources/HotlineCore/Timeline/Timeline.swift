@@ -47,6 +47,10 @@ public struct TimelineEvent: Codable, Sendable, Equatable {
     public let actor: Actor
     public let unit: String?
     public let details: JSONValue
+
+    func with(details: JSONValue) -> TimelineEvent {
+        TimelineEvent(id: id, at: at, kind: kind, actor: actor, unit: unit, details: details)
+    }
 }
 
 /// The append-only timeline (DOMAIN §11). Writers call `record` inside the transaction of the
@@ -67,11 +71,14 @@ public enum Timeline {
     /// Every step of every case writes one: prepared.
     struct Append: PreparedStatement { let query: PostgresQuery }
 
-    public static func events(caseId: Int64, on connection: PostgresConnection, logger: Logger) async throws -> [TimelineEvent] {
+    /// Events of a case after the one given (all, from the first), oldest first.
+    public static func events(
+        caseId: Int64, after: Int64? = nil, limit: Int = 10_000, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [TimelineEvent] {
         try await connection.rows("""
             SELECT e.id, e.at, e.kind, e.actor_id, e.actor_role, u.name AS actor_name, e.unit_code, e.details
             FROM case_events e LEFT JOIN users u ON u.id = e.actor_id
-            WHERE e.case_id = \(caseId) ORDER BY e.id
+            WHERE e.case_id = \(caseId) AND e.id > \(after ?? 0) ORDER BY e.id LIMIT \(limit)
             """, logger: logger).map { row in
             TimelineEvent(
                 id: try row.value("id"),

@@ -21,17 +21,25 @@ struct AppraisalRoutes {
             try Self.requireReader(staff)
             let format = try Self.format(request)
             let now = clock.now()
+            // A handler's line is computed for its unit alone; the report runs on its own pool.
+            let only = staff.role == .handler ? staff.unit : nil
             let report = try await reports.read(logger: context.logger) {
-                try await Appraisal.compute(period, at: now, on: $0, logger: context.logger)
+                try await Appraisal.compute(period, unit: only, at: now, on: $0, logger: context.logger)
             }
             return try Self.respond(Self.visible(report, to: staff), period: period, format: format)
         }
         api.post("appraisals/:period/publish") { request, context in
             let period = try Self.period(context)
-            return try await services.mutation.run(request, context: context, status: .created) { work in
+            return try await services.mutation.run(request, context: context, status: .created, replay: .rebuild { revision, work in
+                try await AppraisalPublication.revisionRecord(period, Int(revision) ?? 0, on: work.connection, logger: work.logger)
+            }) { work in
                 let body = try work.body.decodeOrEmpty(PublishRequest.self)
-                return try await AppraisalPublication.publish(period, reason: body.reason, by: work.staff, at: work.now,
-                                                               on: work.connection, logger: work.logger)
+                // Publishing computes the whole report in this transaction: it has the reports' time limit.
+                try await work.connection.query(
+                    "SELECT set_config('statement_timeout', \(services.configuration.reportsStatementTimeout), true)", logger: work.logger)
+                let published = try await AppraisalPublication.publish(period, reason: body.reason, by: work.staff, at: work.now,
+                                                                       on: work.connection, logger: work.logger)
+                return .init(reference: "\(published.revision)", value: published)
             }
         }
         api.get("appraisals/:period/revisions") { _, context in

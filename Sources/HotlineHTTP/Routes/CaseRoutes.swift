@@ -11,9 +11,12 @@ struct CaseRoutes {
         let mutation = services.mutation
 
         api.post("cases") { request, context in
-            try await mutation.run(request, context: context, status: .created) { work in
+            try await mutation.run(request, context: context, status: .created, replay: .rebuild { number, work in
+                try await Intake.answer(number, for: work.staff, at: work.now, on: work.connection, logger: work.logger)
+            }) { work in
                 let input = try work.body.decode(NewCase.self)
-                return try await Intake.accept(input, by: work.staff, at: work.now, on: work.connection, logger: work.logger).view
+                let accepted = try await Intake.accept(input, by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+                return .init(reference: accepted.number, value: accepted.view)
             }
         }
         api.get("cases") { request, context in
@@ -32,34 +35,34 @@ struct CaseRoutes {
                 try await CaseQueries.view(number, for: staff, at: now, on: $0, logger: context.logger)
             })
         }
-        api.get("cases/:number/timeline") { _, context in
+        api.get("cases/:number/timeline") { request, context in
             let staff = try context.signedIn()
             let number = try context.parameters.require("number")
-            let events = try await database.read(logger: context.logger) {
-                try await CaseQueries.timeline(number, for: staff, on: $0, logger: context.logger)
-            }
-            return try JSONCoding.response(Page(items: events, nextCursor: nil))
+            let limit = try request.query("limit", in: 1...500) ?? 50
+            let cursor = request.query("cursor")
+            return try JSONCoding.response(try await database.read(logger: context.logger) {
+                try await CaseQueries.timeline(number, for: staff, limit: limit, cursor: cursor, on: $0, logger: context.logger)
+            })
         }
         api.post("cases/:number/contact-reveal") { request, context in
             let number = try context.parameters.require("number")
-            return try await mutation.run(request, context: context) { work in
+            // Never replayed: a retry is a new, audited reveal (what it shows is stored nowhere else).
+            return try await mutation.everyTime(request, context: context) { work in
                 try await ContactReveal.reveal(number, by: work.staff, at: work.now, on: work.connection, logger: work.logger)
             }
         }
         api.post("cases/:number/transfer") { request, context in
             let number = try context.parameters.require("number")
-            return try await mutation.run(request, context: context) { work in
+            return try await mutation.onCase(number, request, context: context) { work in
                 try await EmergencyTransfer.transfer(number, try work.body.decode(EmergencyTransfer.Request.self),
                                                      by: work.staff, at: work.now, on: work.connection, logger: work.logger)
-                return try await CaseQueries.view(number, for: work.staff, at: work.now, on: work.connection, logger: work.logger)
             }
         }
         api.post("cases/:number/withdraw") { request, context in
             let number = try context.parameters.require("number")
-            return try await mutation.run(request, context: context) { work in
+            return try await mutation.onCase(number, request, context: context) { work in
                 try await Withdrawal.withdraw(number, try work.body.decode(Withdrawal.Request.self),
                                               by: work.staff, at: work.now, on: work.connection, logger: work.logger)
-                return try await CaseQueries.view(number, for: work.staff, at: work.now, on: work.connection, logger: work.logger)
             }
         }
     }

@@ -94,10 +94,8 @@ struct HandlingRoutes {
         api.post("cases/:number/\(path)") { request, context in
             let number = try context.parameters.require("number")
             let parameters = context.parameters
-            return try await mutation.run(request, context: context, status: status) { work in
-                let work = work.with(parameters: parameters)
-                try await body(number, work)
-                return try await CaseQueries.view(number, for: work.staff, at: work.now, on: work.connection, logger: work.logger)
+            return try await mutation.onCase(number, request, context: context, status: status) { work in
+                try await body(number, work.with(parameters: parameters))
             }
         }
     }

@@ -21,13 +21,13 @@ struct KnowledgeRoutes {
             }
             return try JSONCoding.response(Page(items: hits, nextCursor: nil))
         }
-        api.get("knowledge/stale") { _, context in
+        api.get("knowledge/stale") { request, context in
             let staff = try context.signedIn()
+            let (limit, cursor) = try request.page()
             let now = clock.now()
-            let items = try await database.read(logger: context.logger) {
-                try await KnowledgeBase.stale(for: staff, at: now, on: $0, logger: context.logger)
-            }
-            return try JSONCoding.response(Page(items: items, nextCursor: nil))
+            return try JSONCoding.response(try await database.read(logger: context.logger) {
+                try await KnowledgeBase.stale(for: staff, limit: limit, cursor: cursor, at: now, on: $0, logger: context.logger)
+            })
         }
         api.get("knowledge") { request, context in
             let staff = try context.signedIn()
@@ -44,9 +44,9 @@ struct KnowledgeRoutes {
             })
         }
         api.post("knowledge") { request, context in
-            try await mutation.run(request, context: context, status: .created) { work in
-                try await KnowledgeBase.create(try work.body.decode(ArticleInput.self), by: work.staff, at: work.now,
-                                               on: work.connection, logger: work.logger)
+            try await mutation.run(request, context: context, status: .created, replay: Self.article) { work in
+                Self.made(try await KnowledgeBase.create(try work.body.decode(ArticleInput.self), by: work.staff, at: work.now,
+                                                         on: work.connection, logger: work.logger))
             }
         }
         api.get("knowledge/:id") { _, context in
@@ -56,29 +56,39 @@ struct KnowledgeRoutes {
                 try await KnowledgeBase.get(id, for: staff, on: $0, logger: context.logger)
             })
         }
-        api.get("knowledge/:id/versions") { _, context in
+        api.get("knowledge/:id/versions") { request, context in
             let staff = try context.signedIn()
             let id = try Self.id(context)
-            let versions = try await database.read(logger: context.logger) {
-                try await KnowledgeBase.versions(id, for: staff, on: $0, logger: context.logger)
-            }
-            return try JSONCoding.response(Page(items: versions, nextCursor: nil))
+            let (limit, cursor) = try request.page()
+            return try JSONCoding.response(try await database.read(logger: context.logger) {
+                try await KnowledgeBase.versions(id, for: staff, limit: limit, cursor: cursor, on: $0, logger: context.logger)
+            })
         }
         api.patch("knowledge/:id") { request, context in
             let id = try Self.id(context)
-            return try await mutation.run(request, context: context) { work in
-                try await KnowledgeBase.update(id, try work.body.decode(ArticleInput.self), by: work.staff, at: work.now,
-                                               on: work.connection, logger: work.logger)
+            return try await mutation.run(request, context: context, replay: Self.article) { work in
+                Self.made(try await KnowledgeBase.update(id, try work.body.decode(ArticleInput.self), by: work.staff, at: work.now,
+                                                         on: work.connection, logger: work.logger))
             }
         }
         for (path, status) in [("publish", ArticleStatus.published), ("withdraw", .withdrawn)] {
             api.post("knowledge/:id/\(path)") { request, context in
                 let id = try Self.id(context)
-                return try await mutation.run(request, context: context) { work in
-                    try await KnowledgeBase.setStatus(id, to: status, by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+                return try await mutation.run(request, context: context, replay: Self.article) { work in
+                    Self.made(try await KnowledgeBase.setStatus(id, to: status, by: work.staff, at: work.now,
+                                                                on: work.connection, logger: work.logger))
                 }
             }
         }
+    }
+
+    /// A retry answers the article as the caller may see it now.
+    static let article = Mutation.Replay<Article>.rebuild { id, work in
+        try await KnowledgeBase.get(Int64(id) ?? 0, for: work.staff, on: work.connection, logger: work.logger)
+    }
+
+    static func made(_ article: Article) -> Mutation.Made<Article> {
+        .init(reference: "\(article.id)", value: article)
     }
 
     static func id(_ context: HotlineRequestContext) throws -> Int64 {

@@ -59,11 +59,11 @@ struct Open311Routes {
             form.merge(Self.form(String(decoding: body, as: UTF8.self))) { $1 }
             guard let key = form["api_key"] else { throw Open311.Failure(403, "api_key was not provided") }
             let now = clock.now()
+            let fingerprint = Idempotency.fingerprint(method: "POST", path: request.uri.path, body: body + Array((request.uri.query ?? "").utf8))
             let created = try await database.transaction(logger: context.logger) { connection in
-                guard let client = try await Open311.client(apiKey: key, on: connection, logger: context.logger) else {
-                    throw Open311.Failure(403, "api_key is not valid")
-                }
-                return try await Open311.file(form, as: client, at: now, on: connection, logger: context.logger)
+                try await Open311.file(form, apiKey: key, idempotencyKey: request.headers[.idempotencyKey], fingerprint: fingerprint,
+                                       limits: services.configuration.publicLimits, retention: services.configuration.idempotencyRetention,
+                                       at: now, on: connection, logger: context.logger)
             }
             return try JSONCoding.response([created], status: .created)
         }
@@ -74,9 +74,10 @@ struct Open311Routes {
             return try JSONCoding.response(Page(items: keys, nextCursor: nil))
         }
         api.post("open311/keys") { request, context in
-            try await services.mutation.run(request, context: context, status: .created) { work in
-                try await Open311.createKey(try work.body.decode(Open311.NewKey.self), by: work.staff, at: work.now,
-                                            on: work.connection, logger: work.logger)
+            try await services.mutation.run(request, context: context, status: .created, replay: .secret("Open311 key")) { work in
+                let key = try await Open311.createKey(try work.body.decode(Open311.NewKey.self), by: work.staff, at: work.now,
+                                                      on: work.connection, logger: work.logger)
+                return .init(reference: "\(key.id)", value: key)
             }
         }
         api.delete("open311/keys/:id") { _, context in

@@ -17,10 +17,12 @@ struct OrganisationRoutes {
             return try JSONCoding.response(user)
         }
 
-        api.get("units") { _, context in
+        api.get("units") { request, context in
             _ = try context.signedIn()
-            let units = try await database.read(logger: context.logger) { try await Units.list(on: $0, logger: context.logger) }
-            return try JSONCoding.response(Page(items: units, nextCursor: nil))
+            let (limit, cursor) = try request.page()
+            return try JSONCoding.response(try await database.read(logger: context.logger) {
+                try await Units.list(limit: limit, cursor: cursor, on: $0, logger: context.logger)
+            })
         }
         api.get("units/:code") { _, context in
             _ = try context.signedIn()
@@ -30,35 +32,62 @@ struct OrganisationRoutes {
             })
         }
         api.post("units") { request, context in
-            try await mutation.run(request, context: context, status: .created) { work in
+            try await mutation.run(request, context: context, status: .created, replay: Self.unit) { work in
                 try work.staff.require(.admin)
-                return try await Units.create(try work.body.decode(Unit.self), on: work.connection, logger: work.logger)
+                let unit = try await Units.create(try work.body.decode(Unit.self), on: work.connection, logger: work.logger)
+                return .init(reference: unit.code, value: unit)
             }
         }
         api.patch("units/:code") { request, context in
             let code = try context.parameters.require("code")
-            return try await mutation.run(request, context: context) { work in
+            return try await mutation.run(request, context: context, replay: Self.unit) { work in
                 try work.staff.require(.admin)
-                return try await Units.update(code, try work.body.decode(UnitPatch.self), on: work.connection, logger: work.logger)
+                let unit = try await Units.update(code, try work.body.decode(UnitPatch.self), on: work.connection, logger: work.logger)
+                return .init(reference: unit.code, value: unit)
             }
         }
 
-        api.get("users") { _, context in
+        api.get("users") { request, context in
             try context.signedIn().require(.admin)
-            let users = try await database.read(logger: context.logger) { try await Users.list(on: $0, logger: context.logger) }
-            return try JSONCoding.response(Page(items: users, nextCursor: nil))
+            let (limit, cursor) = try request.page()
+            return try JSONCoding.response(try await database.read(logger: context.logger) {
+                try await Users.list(limit: limit, cursor: cursor, on: $0, logger: context.logger)
+            })
         }
         api.post("users") { request, context in
-            try await mutation.run(request, context: context, status: .created) { work in
+            try await mutation.run(request, context: context, status: .created, replay: Self.user) { work in
                 try work.staff.require(.admin)
-                return try await Users.create(try work.body.decode(NewUser.self), on: work.connection, logger: work.logger)
+                let user = try await Users.create(try work.body.decode(NewUser.self), on: work.connection, logger: work.logger)
+                return .init(reference: "\(user.id)", value: user)
             }
         }
         api.post("users/:id/tokens") { request, context in
             let id = try Self.id(context, "id")
-            return try await mutation.run(request, context: context, status: .created) { work in
+            let lifetime = services.configuration.tokenLifetime
+            return try await mutation.run(request, context: context, status: .created, replay: .secret("token")) { work in
                 try work.staff.require(.admin)
-                return try await Users.issueToken(forUser: id, on: work.connection, logger: work.logger)
+                let asked = try work.body.decodeOrEmpty(TokenRequest.self)
+                let ends = asked.expiresAt ?? work.now.addingTimeInterval(Double(lifetime.components.seconds))
+                let issued = try await Users.issueToken(forUser: id, expiresAt: ends, issuedBy: work.staff.id, at: work.now,
+                                                        on: work.connection, logger: work.logger)
+                return .init(reference: "\(issued.id)", value: issued)
+            }
+        }
+        api.get("users/:id/tokens") { _, context in
+            try context.signedIn().require(.admin)
+            let id = try Self.id(context, "id")
+            let tokens = try await database.read(logger: context.logger) {
+                try await Users.tokens(ofUser: id, on: $0, logger: context.logger)
+            }
+            return try JSONCoding.response(Page(items: tokens, nextCursor: nil))
+        }
+        api.patch("users/:id") { request, context in
+            let id = try Self.id(context, "id")
+            return try await mutation.run(request, context: context, replay: Self.user) { work in
+                try work.staff.require(.admin)
+                let user = try await Users.update(id, try work.body.decode(UserPatch.self), by: work.staff,
+                                                  on: work.connection, logger: work.logger)
+                return .init(reference: "\(user.id)", value: user)
             }
         }
         api.delete("tokens/:id") { _, context in
@@ -71,12 +100,12 @@ struct OrganisationRoutes {
             return Response(status: .noContent)
         }
 
-        api.get("categories") { _, context in
+        api.get("categories") { request, context in
             _ = try context.signedIn()
-            let categories = try await database.read(logger: context.logger) {
-                try await Categories.list(on: $0, logger: context.logger)
-            }
-            return try JSONCoding.response(Page(items: categories, nextCursor: nil))
+            let (limit, cursor) = try request.page()
+            return try JSONCoding.response(try await database.read(logger: context.logger) {
+                try await Categories.list(limit: limit, cursor: cursor, on: $0, logger: context.logger)
+            })
         }
         api.get("categories/:code") { _, context in
             _ = try context.signedIn()
@@ -86,17 +115,19 @@ struct OrganisationRoutes {
             })
         }
         api.post("categories") { request, context in
-            try await mutation.run(request, context: context, status: .created) { work in
+            try await mutation.run(request, context: context, status: .created, replay: Self.category) { work in
                 try work.staff.require(.admin)
-                return try await Categories.create(try work.body.decode(Category.self), on: work.connection, logger: work.logger)
+                let category = try await Categories.create(try work.body.decode(Category.self), on: work.connection, logger: work.logger)
+                return .init(reference: category.code, value: category)
             }
         }
         api.patch("categories/:code") { request, context in
             let code = try context.parameters.require("code")
-            return try await mutation.run(request, context: context) { work in
+            return try await mutation.run(request, context: context, replay: Self.category) { work in
                 try work.staff.require(.admin)
-                return try await Categories.update(code, try work.body.decode(CategoryPatch.self),
-                                                   on: work.connection, logger: work.logger)
+                let category = try await Categories.update(code, try work.body.decode(CategoryPatch.self),
+                                                           on: work.connection, logger: work.logger)
+                return .init(reference: category.code, value: category)
             }
         }
 
@@ -119,6 +150,15 @@ struct OrganisationRoutes {
     /// `{"items": [...]}`, the shape GET answers, so a GET can be edited and PUT back.
     struct TimeLimitsDocument: Decodable {
         var items: [TimeLimit]
+    }
+
+    /// Retries answer what the reference names now.
+    static let unit = Mutation.Replay<Unit>.rebuild { code, work in try await Units.get(code, on: work.connection, logger: work.logger) }
+    static let user = Mutation.Replay<User>.rebuild { id, work in
+        try await Users.get(Int64(id) ?? 0, on: work.connection, logger: work.logger)
+    }
+    static let category = Mutation.Replay<Category>.rebuild { code, work in
+        try await Categories.get(code, on: work.connection, logger: work.logger)
     }
 
     static func id(_ context: HotlineRequestContext, _ name: String) throws -> Int64 {

@@ -17,7 +17,7 @@ struct ServiceRoutes {
                 )
                 return try JSONCoding.response(readiness, status: readiness.status == "not_ready" ? .serviceUnavailable : .ok)
             } catch {
-                context.logger.warning("readiness check failed", metadata: ["error": "\(String(reflecting: error))"])
+                context.logger.warning("readiness check failed", metadata: ["error": "\(DatabaseFailure.loggable(error))"])
                 return try JSONCoding.response(
                     Readiness(status: "not_ready", reasons: ["the database does not answer"], calendarCoveredUntil: nil),
                     status: .serviceUnavailable

@@ -23,19 +23,24 @@ struct SupervisionRoutes {
         api.get("supervision/escalations") { request, context in
             let staff = try context.signedIn()
             let openOnly = request.query("open") == "true"
+            let limit = try request.query("limit", in: 1...500) ?? 50
+            let cursor = request.query("cursor")
             let now = clock.now()
-            let items = try await database.read(logger: context.logger) {
-                try await Supervision.escalations(for: staff, openOnly: openOnly, at: now, on: $0, logger: context.logger)
-            }
-            return try JSONCoding.response(Page(items: items, nextCursor: nil))
+            return try JSONCoding.response(try await database.read(logger: context.logger) {
+                try await Supervision.escalations(for: staff, openOnly: openOnly, limit: limit, cursor: cursor, at: now,
+                                                  on: $0, logger: context.logger)
+            })
         }
         api.get("supervision/accountability") { request, context in
             let staff = try context.signedIn()
             try staff.require(.manager, .supervisor)
             let period = try Period.parse(request.query("period"))
+            let limit = try request.query("limit", in: 1...500) ?? 50
+            let cursor = request.query("cursor")
             let now = clock.now()
             return try JSONCoding.response(try await database.read(logger: context.logger) {
-                try await Supervision.accountability(for: staff, period: period, at: now, on: $0, logger: context.logger)
+                try await Supervision.accountability(for: staff, period: period, limit: limit, cursor: cursor, at: now,
+                                                     on: $0, logger: context.logger)
             })
         }
 
@@ -55,24 +60,21 @@ struct SupervisionRoutes {
     }
 }
 
-/// The public endpoints (API.md, "Public"): no token; the progress lookup is rate-limited per
-/// client address.
+/// The public endpoints (API.md, "Public"): no token; the progress lookup is limited across
+/// all instances, per address block and per case number (`PublicRecord.lookup`).
 struct PublicRoutes {
     let services: AppServices
-    let limiter: RateLimiter
     let clientAddress: ClientAddress
 
     func register(on router: Router<HotlineRequestContext>) {
         let database = services.database
+        let limits = services.configuration.publicLimits
         router.get("public/cases/:number") { request, context in
-            guard limiter.allow(clientAddress.of(request, context)) else {
-                throw HotlineError(.tooManyRequests, code: "rate_limited", "too many lookups from this address; wait a minute")
-            }
             let number = try context.parameters.require("number")
-            let lastFour = request.query("phone_last4")
-            return try JSONCoding.response(try await database.read(logger: context.logger) {
-                try await PublicRecord.progress(number, phoneLastFour: lastFour, on: $0, logger: context.logger)
-            })
+            return try JSONCoding.response(try await PublicRecord.lookup(
+                number, phoneLastFour: request.query("phone_last4"), client: clientAddress.of(request, context),
+                limits: limits, at: services.clock.now(), database: database, logger: context.logger
+            ))
         }
         router.get("public/disclosures") { request, context in
             let limit = try request.query("limit", in: 1...100) ?? 20
@@ -107,7 +109,9 @@ struct TestClockRoutes {
         }
         api.post("test/sweep") { _, context in
             try context.signedIn().require(.admin)
-            return try JSONCoding.response(try await UrgingLadder.sweep(database: services.database, at: clock.now(), logger: context.logger))
+            let report = try await UrgingLadder.sweep(database: services.database, at: clock.now(), logger: context.logger)
+            _ = try await services.housekeeping.run(database: services.database, at: clock.now(), logger: context.logger)
+            return try JSONCoding.response(report)
         }
     }
 }

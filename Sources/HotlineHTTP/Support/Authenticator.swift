@@ -5,6 +5,7 @@ import Hummingbird
 struct Authenticator: RouterMiddleware {
     typealias Context = HotlineRequestContext
     let database: Database
+    let clock: any HotlineClock
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -18,10 +19,11 @@ struct Authenticator: RouterMiddleware {
         }
         let token = String(parts[1]).trimmingWhitespace()
         let logger = context.logger
+        let now = clock.now()
         guard let staff = try await database.read(logger: logger, { connection in
-            try await Users.authenticate(token: token, on: connection, logger: logger)
+            try await Users.authenticate(token: token, at: now, on: connection, logger: logger)
         }) else {
-            throw HotlineError(.unauthorized, code: "unauthorized", "the token is unknown or revoked")
+            throw HotlineError(.unauthorized, code: "unauthorized", "the token is unknown, expired or revoked, or its user deactivated")
         }
         var context = context
         context.staff = staff

@@ -51,6 +51,11 @@ extension Request {
         uri.queryParameters.get(name)
     }
 
+    /// `limit` (default 50, at most 500) and `cursor` of a list (API.md, Conventions).
+    func page() throws -> (limit: Int, cursor: String?) {
+        (try query("limit", in: 1...500) ?? 50, query("cursor"))
+    }
+
     /// A query parameter that must be a whole number in a range.
     func query(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let raw = query(name) else { return nil }

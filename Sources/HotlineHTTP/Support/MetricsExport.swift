@@ -23,9 +23,14 @@ enum MetricsExport {
         MetricsSystem.bootstrap(factory)
     }()
 
-    static func register(on router: Router<HotlineRequestContext>, maxConnections: Int) {
+    static func bootstrapOnce(maxConnections: Int) {
         _ = bootstrap
         Gauge(label: "hotline_db_connections_max").record(maxConnections)
+    }
+
+    /// /metrics, on the metrics listener's router only.
+    static func register(on router: Router<HotlineRequestContext>) {
+        _ = bootstrap
         router.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))

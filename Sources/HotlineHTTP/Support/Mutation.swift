@@ -4,11 +4,16 @@ import HotlineCore
 import Hummingbird
 import PostgresNIO
 
-/// Runs a change in one transaction and answers it, honouring `Idempotency-Key`: the key is
-/// claimed in the same transaction as the change, and the answer given is the answer stored.
+/// Runs a change in one transaction and answers it, honouring `Idempotency-Key` (DOMAIN §13):
+/// the key is claimed in the same transaction as the change, and the replay record keeps the
+/// status and the id of what was made or changed, never a body. A retry rebuilds its answer
+/// from that id as its caller may see it then, so no name, phone, token or key is ever stored
+/// to be replayed.
 struct Mutation: Sendable {
     let database: Database
     let clock: any HotlineClock
+    /// How long a replay record is kept (the sweep removes older ones).
+    let retention: Duration
 
     struct Work: Sendable {
         let staff: Staff
@@ -19,9 +24,35 @@ struct Mutation: Sendable {
         var parameters: Parameters? = nil
     }
 
-    func run(
+    /// What a change answers, and the id of what it made or changed, which a retry rebuilds from.
+    struct Made<Value: Encodable & Sendable>: Sendable {
+        let reference: String
+        let value: Value
+    }
+
+    /// How a retry with the same key answers.
+    struct Replay<Value: Encodable & Sendable>: Sendable {
+        let rebuild: @Sendable (_ reference: String, _ work: Work) async throws -> Value
+
+        /// The answer as the caller may see what the reference names now.
+        static func rebuild(_ rebuild: @escaping @Sendable (_ reference: String, _ work: Work) async throws -> Value) -> Replay {
+            Replay(rebuild: rebuild)
+        }
+
+        /// The first answer showed a secret (a token, an API key), which is shown once: a retry
+        /// is told what was made, to revoke it and issue anew.
+        static func secret(_ what: String) -> Replay {
+            Replay { reference, _ in
+                throw HotlineError(.conflict, code: "secret_already_issued",
+                                   "\(what) \(reference) was issued for this Idempotency-Key and is shown only once; "
+                                       + "revoke it and issue a new one", resource: reference)
+            }
+        }
+    }
+
+    func run<Value: Encodable & Sendable>(
         _ request: Request, context: HotlineRequestContext, status: HTTPResponse.Status = .ok,
-        _ work: (Work) async throws -> some Encodable & Sendable
+        replay: Replay<Value>, _ change: (Work) async throws -> Made<Value>
     ) async throws -> Response {
         let staff = try context.signedIn()
         let body = try await RequestBody.read(request, context: context)
@@ -31,22 +62,52 @@ struct Mutation: Sendable {
         let fingerprint = Idempotency.fingerprint(method: request.method.rawValue, path: request.uri.path, body: body.bytes)
         let now = clock.now()
         let (code, bytes, replayed) = try await database.transaction(logger: logger) { connection in
+            let work = Work(staff: staff, body: body, now: now, connection: connection, logger: logger)
             if let key, let stored = try await Idempotency.claim(
-                scope: scope, key: key, fingerprint: fingerprint, at: now, on: connection, logger: logger
+                scope: scope, key: key, fingerprint: fingerprint, at: now, keptFor: retention, on: connection, logger: logger
             ) {
-                return (stored.status, stored.body, true)
+                let value = try await replay.rebuild(stored.reference, work)
+                return (stored.status, Array(try JSONCoding.encoder.encode(value)), true)
             }
-            let value = try await work(Work(staff: staff, body: body, now: now, connection: connection, logger: logger))
-            let bytes = Array(try JSONCoding.encoder.encode(value))
+            let made = try await change(work)
             if let key {
-                try await Idempotency.complete(scope: scope, key: key, status: status.code, body: bytes,
+                try await Idempotency.complete(scope: scope, key: key, status: status.code, reference: made.reference,
                                                on: connection, logger: logger)
             }
-            return (status.code, bytes, false)
+            return (status.code, Array(try JSONCoding.encoder.encode(made.value)), false)
         }
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if replayed { headers[.idempotencyReplayed] = "true" }
         return Response(status: .init(code: code), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// A step on a case: it answers the case as the caller may now see it, and so does a retry.
+    func onCase(
+        _ number: String, _ request: Request, context: HotlineRequestContext, status: HTTPResponse.Status = .ok,
+        _ step: (Work) async throws -> Void
+    ) async throws -> Response {
+        try await run(request, context: context, status: status, replay: .rebuild { number, work in
+            try await CaseQueries.view(number, for: work.staff, at: work.now, on: work.connection, logger: work.logger)
+        }) { work in
+            try await step(work)
+            return Made(reference: number,
+                        value: try await CaseQueries.view(number, for: work.staff, at: work.now, on: work.connection, logger: work.logger))
+        }
+    }
+
+    /// A change that is done again on every retry, whatever its key: a contact reveal is a new,
+    /// audited reveal each time, and what it reveals is kept nowhere but the case's contact.
+    func everyTime<Value: Encodable & Sendable>(
+        _ request: Request, context: HotlineRequestContext, _ work: (Work) async throws -> Value
+    ) async throws -> Response {
+        let staff = try context.signedIn()
+        let body = try await RequestBody.read(request, context: context)
+        let now = clock.now()
+        let logger = context.logger
+        let value = try await database.transaction(logger: logger) { connection in
+            try await work(Work(staff: staff, body: body, now: now, connection: connection, logger: logger))
+        }
+        return try JSONCoding.response(value)
     }
 }
 

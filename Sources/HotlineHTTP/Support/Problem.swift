@@ -12,9 +12,11 @@ struct Problem: Encodable {
     var code: String
     var errors: [HotlineError.FieldProblem]?
     var requestId: String?
+    /// The id of what the problem is about (`secret_already_issued`: what was issued).
+    var id: String?
 
     init(status: HTTPResponse.Status, code: String, detail: String,
-         errors: [HotlineError.FieldProblem]? = nil, requestId: String? = nil) {
+         errors: [HotlineError.FieldProblem]? = nil, requestId: String? = nil, id: String? = nil) {
         self.type = "/problems/" + code
         self.title = status.reasonPhrase
         self.status = status.code
@@ -22,10 +24,11 @@ struct Problem: Encodable {
         self.code = code
         self.errors = errors.flatMap { $0.isEmpty ? nil : $0 }
         self.requestId = requestId
+        self.id = id
     }
 
     enum CodingKeys: String, CodingKey {
-        case type, title, status, detail, code, errors
+        case type, title, status, detail, code, errors, id
         case requestId = "request_id"
     }
 
@@ -86,9 +89,9 @@ struct ProblemMiddleware: RouterMiddleware {
         switch error {
         case let error as HotlineError:
             if error.kind == .unavailable {
-                context.logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))"])
+                context.logger.warning("database unavailable", metadata: ["error": "\(DatabaseFailure.loggable(error))"])
             }
-            return Problem(status: error.kind.status, code: error.code, detail: error.message, errors: error.fields)
+            return Problem(status: error.kind.status, code: error.code, detail: error.message, errors: error.fields, id: error.resource)
         case let error as DecodingError:
             return decodingProblem(error)
         case let error as HTTPError:
@@ -96,7 +99,7 @@ struct ProblemMiddleware: RouterMiddleware {
         case is NIOTooManyBytesError:
             return httpProblem(HTTPError(.contentTooLarge))
         default:
-            context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
+            context.logger.error("unexpected error", metadata: ["error": "\(DatabaseFailure.loggable(error))"])
             return Problem(status: .internalServerError, code: "internal_error",
                            detail: "something went wrong on our side; quote the request id if you report it",
                            requestId: context.id)

@@ -10,6 +10,8 @@ struct SupervisionSweeper: Service {
     let database: Database
     let clock: any HotlineClock
     let interval: Duration
+    /// Replay records and rate-limit counts past their time go with each pass.
+    let housekeeping: Housekeeping
     let logger: Logger
 
     func run() async throws {
@@ -21,8 +23,9 @@ struct SupervisionSweeper: Service {
             }
             do {
                 _ = try await UrgingLadder.sweep(database: database, at: clock.now(), logger: logger)
+                _ = try await housekeeping.run(database: database, at: clock.now(), logger: logger)
             } catch {
-                logger.error("supervision sweep failed", metadata: ["error": "\(String(reflecting: error))"])
+                logger.error("supervision sweep failed", metadata: ["error": "\(DatabaseFailure.loggable(error))"])
             }
         }
     }

@@ -40,8 +40,28 @@ enum TestDatabase {
         }
         try await withClient(try configuration(database: name)) { client in
             try await migrator.migrate(client: client, logger: logger)
+            // The service's own login: a member of the runtime role the migrations set up.
+            try await client.query("""
+                DO $$ BEGIN
+                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hotline_test_service') THEN
+                        CREATE ROLE hotline_test_service LOGIN IN ROLE hotline_runtime;
+                    END IF;
+                EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+                END $$
+                """, logger: logger)
         }
         return name
+    }
+
+    /// The login the service runs as in the tests: it can only do what `hotline_runtime` may.
+    static let serviceRole = "hotline_test_service"
+
+    /// A connection of a test's database as the service's runtime role.
+    static func serviceConfiguration(database name: String) throws -> PostgresClient.Configuration {
+        var configuration = try configuration(database: name)
+        configuration.username = serviceRole
+        configuration.password = nil
+        return configuration
     }
 
     /// A new database with the current schema; dropped by `drop`.

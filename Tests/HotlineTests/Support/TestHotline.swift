@@ -12,6 +12,8 @@ struct TestHotline: Sendable {
     let client: any TestClientProtocol
     let clock: SettableClock
     let database: Database
+    /// The test's own database, for a second instance on it.
+    let databaseName: String
     /// Tokens by who: "operator", "dispatcher", "manager", "supervisor", "admin",
     /// and "handler:UNIT" for a handler of that unit.
     let tokens: [String: String]
@@ -90,6 +92,8 @@ func withHotline(
     logger: Logger = TestDatabase.logger,
     testClockRoutes: Bool = true,
     reportsDatabase: (PostgresClient.Configuration) -> PostgresClient.Configuration? = { _ in nil },
+    // Generous: tests run in parallel on two cores, and a limit met under that load is no finding.
+    statementTimeout: Duration = .seconds(60),
     _ body: @Sendable (TestHotline) async throws -> Void
 ) async throws {
     let name = try await TestDatabase.fresh()
@@ -108,19 +112,24 @@ func withHotline(
             ] + TestHotline.handlerUnits.map { ("handler:\($0)", NewUser(name: "承办人", role: .handler, unit: $0)) }
             for (who, input) in people {
                 let user = try await Users.create(input, on: connection, logger: logger)
-                tokens[who] = try await Users.issueToken(forUser: user.id, on: connection, logger: logger).token
+                // Long-lived: tests move the clock across months and years.
+                tokens[who] = try await Users.issueToken(forUser: user.id, lifetime: .seconds(3650 * 86_400), at: start,
+                                                         on: connection, logger: logger).token
             }
             return tokens
         }
         let clock = SettableClock(start)
+        // The service runs as the runtime role, as it does in production; the fixture above and
+        // the tests' own SQL as the owner.
         let app = try await buildApplication(
-            HotlineConfiguration(database: configuration, migrations: TestDatabase.migrator, clock: clock,
+            HotlineConfiguration(database: try TestDatabase.serviceConfiguration(database: name), migrations: TestDatabase.migrator, clock: clock,
                                  maxDatabaseConnections: 8, testClock: testClockRoutes ? clock : nil,
-                                 trustForwardedFor: true, reportsDatabase: reportsDatabase(configuration)),
+                                 trustForwardedFor: true, reportsDatabase: reportsDatabase(try TestDatabase.serviceConfiguration(database: name)),
+                                 statementTimeout: statementTimeout),
             logger: logger
         )
         try await app.test(.router) { client in
-            try await body(TestHotline(client: client, clock: clock, database: database, tokens: tokens))
+            try await body(TestHotline(client: client, clock: clock, database: database, databaseName: name, tokens: tokens))
         }
     }
     try await TestDatabase.drop(name)
