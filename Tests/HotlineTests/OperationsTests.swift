@@ -108,7 +108,7 @@ import Testing
         )
         let closed = try await app.test(.live) { client -> Bool in
             let port = try #require(client.port)
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "localhost", port: port).get()
             // Whichever comes first: the server closing the silent connection, or ten seconds.
             return try await withThrowingTaskGroup(of: Bool.self) { group in
                 group.addTask { try await channel.closeFuture.get(); return true }
