@@ -51,6 +51,13 @@ import Testing
         try await withHotline { hotline in
             try await Self.fill(hotline)
             let database = try await Self.databaseName(hotline)
+            // It is the role the service works as: it reads the record and appends to it…
+            for sql in ["SELECT count(*) FROM cases", "SELECT count(*) FROM case_events",
+                        "INSERT INTO case_events (case_id, at, kind, actor_role) SELECT id, now(), 'note', 'system' FROM cases LIMIT 1"] {
+                let refused = try await Self.attempt(sql, as: "hotline_test_service", database: database)
+                #expect(refused == nil, "\(sql): \(refused ?? "")")
+            }
+            // …and changes none of what is written.
             var allowed: [String] = []
             for table in Self.appendOnly {
                 for sql in [
