@@ -150,7 +150,7 @@ struct Sweep: AsyncParsableCommand {
     func run() async throws {
         let logger = makeLogger("hotline.sweep")
         let report = try await database.withDatabase(logger: logger) { client in
-            try await UrgingLadder.sweep(database: Database(client: client), at: Date(), logger: logger)
+            try await UrgingLadder.sweep(database: Database(client: client), at: Date().wholeSecond, logger: logger)
         }
         print("urgings \(report.urgings), escalations \(report.escalations), deadlines examined \(report.examined), \(String(format: "%.1f", report.milliseconds)) ms")
     }

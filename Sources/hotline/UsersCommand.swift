@@ -116,7 +116,7 @@ struct CalendarCommand: AsyncParsableCommand {
             guard let year = document.year else { throw ValidationError("the file names no year") }
             let loaded = try await database.withDatabase(logger: logger) { client in
                 try await Database(client: client).transaction(logger: logger) { connection in
-                    try await CalendarStore.put(year, document, by: nil, on: connection, logger: logger, now: Date())
+                    try await CalendarStore.put(year, document, by: nil, on: connection, logger: logger, now: Date().wholeSecond)
                 }
             }
             print("loaded \(year): \(loaded.offDays.count) off days, \(loaded.makeUpWorkingDays.count) make-up working days")

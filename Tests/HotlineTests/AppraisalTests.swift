@@ -267,9 +267,10 @@ import Testing
 
     @Test func theCentersOwnFigures() async throws {
         try await withHotline { hotline in
+            let article = try await KnowledgeTests.publish(hotline, ["unit": "hrss", "title": "养老保险缴费基数", "body": "缴费基数在规定范围内自选。"])
             for answered in [true, true, false] {
                 let body = CaseBodies.make(type: "consultation", category: "social-security.pension",
-                                           directAnswer: answered ? ["text": "已解答"] : nil, channel: "wechat")
+                                           directAnswer: answered ? ["text": "已解答", "article_ids": [article]] : nil, channel: "wechat")
                 _ = try await hotline.fileCase(json(body))
             }
             let number = try await hotline.caseInProgress(assists: [])      // a complaint by phone

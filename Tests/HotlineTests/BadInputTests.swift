@@ -71,7 +71,6 @@ import Testing
                 ("phone with letters", CaseBodies.make(phone: "138-call-me")),
                 ("phone too short", CaseBodies.make(phone: "1234")),
                 ("anonymous with a phone", CaseBodies.make(phone: "13812345678", anonymous: true, consent: false)),
-                ("named without a phone", CaseBodies.make(phone: nil)),
                 ("latitude without longitude", { var b = CaseBodies.make(); b["location"] = ["latitude": 36.2]; return b }()),
                 ("latitude out of range", { var b = CaseBodies.make(); b["location"] = ["latitude": 136.2, "longitude": 117.1]; return b }()),
             ]
@@ -85,6 +84,18 @@ import Testing
             let notJSON = try await hotline.request(.post, "/api/v1/cases", as: "operator", body: CaseBodies.complaint(),
                                                     headers: [.contentType: "text/plain"])
             Self.expectProblem(TestResponseLike(notJSON), 415, "unsupported_media_type", "text/plain")
+            #expect(try await hotline.count("cases") == 1)
+        }
+    }
+
+    /// DOMAIN §4: a named citizen may give no phone; a direct answer cites a published article.
+    @Test func aPhoneIsOptionalAndADirectAnswerCitesAnArticle() async throws {
+        try await withHotline { hotline in
+            let named = try await hotline.request(.post, "/api/v1/cases", as: "operator", body: json(CaseBodies.make(phone: nil)))
+            #expect(named.status == .created, "\(named.text)")
+            let uncited = try await hotline.request(.post, "/api/v1/cases", as: "operator", body: json(CaseBodies.make(
+                type: "consultation", category: "social-security.pension", directAnswer: ["text": "已解答", "article_ids": []])))
+            Self.expectProblem(TestResponseLike(uncited), 400, "validation_failed", "a direct answer citing nothing")
             #expect(try await hotline.count("cases") == 1)
         }
     }

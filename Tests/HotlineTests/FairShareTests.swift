@@ -66,14 +66,18 @@ import Testing
             let number = try await hotline.fileCase()
             try await hotline.dispatch(number)
             for text in ["一", "二", "三"] {
-                try await hotline.step(number, "urge", as: "dispatcher", body: json(["note": text]), expect: 201)
+                try await hotline.step(number, "urge", as: "dispatcher",
+                                       body: try await hotline.supervising(number, step: "sign", ["note": text]), expect: 201)
             }
             let others = [try await hotline.fileCase(), try await hotline.fileCase()]
+            for other in others { try await hotline.dispatch(other) }
+            hotline.clock.set(Timestamp.parse("2026-03-04T09:00:00+08:00")!)  // every sign deadline has passed
             for other in others {
-                try await hotline.dispatch(other)
-                try await hotline.step(other, "escalate", as: "dispatcher", body: #"{"reason": "多次催办未果"}"#, expect: 201)
+                try await hotline.step(other, "escalate", as: "dispatcher",
+                                       body: try await hotline.supervising(other, step: "sign", ["reason": "多次催办未果"]), expect: 201)
             }
-            try await hotline.step(number, "escalate", as: "dispatcher", body: #"{"reason": "多次催办未果"}"#, expect: 201)
+            try await hotline.step(number, "escalate", as: "dispatcher",
+                                   body: try await hotline.supervising(number, step: "sign", ["reason": "多次催办未果"]), expect: 201)
             for (path, total) in [("/api/v1/cases/\(number)/timeline", 6), ("/api/v1/supervision/escalations", 3),
                                   ("/api/v1/supervision/accountability?period=2026-03", 3), ("/api/v1/users", 11),
                                   ("/api/v1/units", try await hotline.count("units")), ("/api/v1/categories", try await hotline.count("categories"))] {

@@ -65,8 +65,8 @@ import Testing
             ])
             try await hotline.step(number, "sign", as: "handler:housing")
             try await hotline.step(number, "sign", as: "handler:environment")
-            try await Self.post(hotline, number, "urge", as: "dispatcher", ["note": Self.said("催办")], expect: 201)
-            try await Self.post(hotline, number, "escalate", as: "dispatcher", ["reason": Self.said("升级")], expect: 201)
+            try await hotline.step(number, "urge", as: "dispatcher",
+                                   body: try await hotline.supervising(number, step: "reply", ["note": Self.said("催办")]), expect: 201)
             let returned = try await hotline.step(number, "return-requests", as: "handler:housing",
                                                   body: json(["reason": Self.said("退单")]), expect: 201)
             let returnId = try #require((returned["return_requests"] as? [[String: Any]])?.last?["id"] as? Int)
@@ -91,6 +91,9 @@ import Testing
             // verify: no unit, and no supervisor, reads the citizen in any of it, a week on, when
             // the case's deadlines are on the warning lists too
             hotline.clock.set(Timestamp.parse("2026-03-10T10:00:00+08:00")!)
+            // the reopen's reply deadline has passed: escalated by hand, with the citizen in the reason
+            try await hotline.step(number, "escalate", as: "dispatcher",
+                                   body: try await hotline.supervising(number, step: "reply", ["reason": Self.said("升级")]), expect: 201)
             for unit in ["housing", "environment"] {
                 texts += try await Self.unitReads(hotline, number, as: "handler:\(unit)")
             }

@@ -156,9 +156,11 @@ import Testing
             #expect(again.status == .conflict)
             #expect(again.problemCode == "invalid_transition")
             #expect(try again.object()["detail"] as? String == "cannot transfer a case that is closed")
-            let unknown = try await hotline.request(.post, "/api/v1/cases/\(number)/transfer", as: "operator",
+            let open = try await hotline.fileCase()
+            let unknown = try await hotline.request(.post, "/api/v1/cases/\(open)/transfer", as: "operator",
                                                     body: #"{"service": "999"}"#)
             #expect(unknown.status == .badRequest)
+            #expect(try await hotline.view(open)["status"] as? String == "accepted")
         }
     }
 

@@ -205,11 +205,24 @@ import Testing
         try await withHotline { hotline in
             let number = try await hotline.fileCase()
             try await hotline.dispatch(number)
-            try await hotline.step(number, "urge", as: "dispatcher", body: #"{"note": "请尽快签收"}"#, expect: 201)
-            try await hotline.step(number, "escalate", as: "dispatcher", body: #"{"reason": "群众反映强烈"}"#, expect: 201)
-            let twice = try await hotline.request(.post, "/api/v1/cases/\(number)/escalate", as: "dispatcher", body: #"{"reason": "再次"}"#)
+            try await hotline.step(number, "urge", as: "dispatcher",
+                                   body: try await hotline.supervising(number, step: "sign", ["note": "请尽快签收"]), expect: 201)
+            // By hand, only a step already late is escalated.
+            let early = try await hotline.request(.post, "/api/v1/cases/\(number)/escalate", as: "dispatcher",
+                                                  body: try await hotline.supervising(number, step: "sign", ["reason": "群众反映强烈"]))
+            #expect(early.status == .unprocessableContent)
+            #expect(early.problemCode == "step_not_late")
+            hotline.clock.set(Timestamp.parse("2026-03-04T00:00:00+08:00")!)  // the sign deadline passed a second ago
+            try await hotline.step(number, "escalate", as: "dispatcher",
+                                   body: try await hotline.supervising(number, step: "sign", ["reason": "群众反映强烈"]), expect: 201)
+            let twice = try await hotline.request(.post, "/api/v1/cases/\(number)/escalate", as: "dispatcher",
+                                                  body: try await hotline.supervising(number, step: "sign", ["reason": "再次"]))
             #expect(twice.status == .conflict)
             #expect(twice.problemCode == "already_escalated")
+            // The escalation names its step: the reply, not late, is not escalated with it.
+            let reply = try await hotline.request(.post, "/api/v1/cases/\(number)/escalate", as: "dispatcher",
+                                                  body: try await hotline.supervising(number, step: "reply", ["reason": "再次"]))
+            #expect(reply.problemCode == "step_not_late")
             let byOperator = try await hotline.request(.post, "/api/v1/cases/\(number)/urge", as: "operator", body: "{}")
             #expect(byOperator.status == .forbidden)
             let report = try await hotline.sweep(at: "2026-03-07T00:00:01+08:00")

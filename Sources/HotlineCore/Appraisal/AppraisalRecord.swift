@@ -6,8 +6,9 @@ import PostgresNIO
 ///
 /// A deadline is *on time* when its step was done by it; *late* when done after it, or still
 /// not done once it has passed, or made moot by the lead's reply or the case's closing only
-/// after it had passed. A deadline ended because its assignment was returned (an approved
-/// return), cancelled, merged away or withdrawn is neither. Withdrawn cases are left out of
+/// or merged away only after it had passed. A deadline ended because its assignment was returned
+/// (an approved return) or cancelled, merged away while still running, or withdrawn is neither;
+/// nothing of an assignment returned with approval counts against its unit. Withdrawn cases are left out of
 /// every figure; exempted cases out of satisfaction and resolution.
 enum AppraisalRecord {
     static let onTime = "d.met_at IS NOT NULL AND d.met_at <= d.due_at"
@@ -19,7 +20,7 @@ enum AppraisalRecord {
         return """
             (d.met_at > d.due_at
              OR (d.met_at IS NULL AND d.closed_at IS NULL AND d.due_at < '\(stamp)'::timestamptz)
-             OR (d.met_at IS NULL AND d.closed_reason IN ('replied', 'closed') AND d.closed_at > d.due_at))
+             OR (d.met_at IS NULL AND d.closed_reason IN ('replied', 'closed', 'merged') AND d.closed_at > d.due_at))
             """
     }
 
@@ -28,6 +29,10 @@ enum AppraisalRecord {
     static func kept(_ alias: String) -> String {
         "NOT EXISTS (SELECT FROM cases w WHERE w.id = \(alias).case_id AND w.closure = 'withdrawn')"
     }
+
+    /// The deadline's assignment was not returned with approval.
+    static let notReturned =
+        "NOT EXISTS (SELECT FROM assignments ra WHERE ra.id = d.assignment_id AND ra.status = 'returned')"
 
     /// The Asia/Shanghai month a time falls in, for the figures that are counted per month.
     static func month(_ column: String) -> String {
@@ -65,6 +70,7 @@ enum AppraisalRecord {
                    count(*) FILTER (WHERE \(unescaped: onTime) OR \(unescaped: late)) AS den
             FROM deadlines d
             WHERE d.step = 'reply' AND d.due_at >= \(start) AND d.due_at < \(end) AND \(unescaped: kept("d"))
+              AND \(unescaped: notReturned)
               AND (\(only)::text IS NULL OR d.unit_code = \(only))
             GROUP BY d.unit_code
             """, logger: logger) {
@@ -118,6 +124,7 @@ enum AppraisalRecord {
                 SELECT e.unit_code, 0, 1
                 FROM escalations e
                 WHERE e.escalated_at >= \(start) AND e.escalated_at < \(end) AND \(unescaped: kept("e"))
+                  AND \(unescaped: Supervision.counts("e"))
                   AND (\(only)::text IS NULL OR e.unit_code = \(only))
             ) x GROUP BY unit
             """, logger: logger) {
@@ -131,7 +138,7 @@ enum AppraisalRecord {
                 SELECT d.unit_code AS unit, count(DISTINCT d.case_id) AS cases
                 FROM deadlines d
                 WHERE d.step IN ('sign', 'opinion', 'reply') AND d.due_at >= \(start) AND d.due_at < \(end)
-                  AND \(unescaped: late) AND \(unescaped: kept("d"))
+                  AND \(unescaped: late) AND \(unescaped: kept("d")) AND \(unescaped: notReturned)
                   AND (\(only)::text IS NULL OR d.unit_code = \(only))
                 GROUP BY d.unit_code, \(unescaped: month("d.due_at"))
             ) x GROUP BY unit

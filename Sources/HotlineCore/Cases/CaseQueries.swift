@@ -13,6 +13,14 @@ public struct CaseFilter: Sendable {
     public var text: String?
     public var acceptedFrom: Date?
     public var acceptedTo: Date?
+    /// The unit that leads the case now.
+    public var leadUnit: String?
+    /// A step a unit owes is past its deadline now (a red card), or none is.
+    public var overdue: Bool?
+    /// The case has been escalated (升级督办), or never has.
+    public var escalated: Bool?
+    /// The moment `overdue` is judged at.
+    public var now = Date(timeIntervalSince1970: 0)
     public var limit: Int = 50
     public var cursor: String?
 
@@ -58,9 +66,11 @@ public enum CaseQueries {
             let closed: Date? = try d.value("closed_at")
             let due: Date = try d.value("due_at")
             let pending = met == nil && closed == nil
+            let step = DeadlineStep(rawValue: try d.value("step"))!
+            // A return window has no card: it is a right, not a step owed.
             let view = DeadlineView(
-                step: DeadlineStep(rawValue: try d.value("step"))!, dueAt: due, provisional: try d.value("provisional"),
-                metAt: met, card: DeadlineLedger.card(warnAt: try d.value("warn_at"), dueAt: due, pending: pending, now: now)
+                step: step, dueAt: due, provisional: try d.value("provisional"), metAt: met,
+                card: DeadlineLedger.card(warnAt: try d.value("warn_at"), dueAt: due, pending: pending && step != .returnWindow, now: now)
             )
             byAssignment[try d.value("assignment_id", as: Int64?.self), default: []].append((view, pending))
         }
@@ -70,7 +80,7 @@ public enum CaseQueries {
             """, logger: logger).map { a -> AssignmentView in
             let own = byAssignment[try a.value("id", as: Int64.self)] ?? []
             return AssignmentView(
-                unit: try a.value("unit_code"), role: try a.value("role"), status: try a.value("status"),
+                id: try a.value("id"), unit: try a.value("unit_code"), role: try a.value("role"), status: try a.value("status"),
                 round: Int(try a.value("round", as: Int32.self)), designated: try a.value("designated"),
                 dispatchedAt: try a.value("dispatched_at"), signedAt: try a.value("signed_at"),
                 returnUntil: try a.value("return_until"), deadlines: own.map(\.view),
@@ -259,6 +269,14 @@ public enum CaseQueries {
                     UNION ALL SELECT id FROM cases WHERE \(searchCenter) AND search_center @@ \(words)::tsquery)))
               AND (\(filter.acceptedFrom)::timestamptz IS NULL OR c.accepted_at >= \(filter.acceptedFrom))
               AND (\(filter.acceptedTo)::timestamptz IS NULL OR c.accepted_at <= \(filter.acceptedTo))
+              AND (\(filter.leadUnit)::text IS NULL OR EXISTS (
+                    SELECT 1 FROM assignments l WHERE l.case_id = c.id AND l.role = 'lead' AND l.unit_code = \(filter.leadUnit)
+                      AND l.status IN ('dispatched', 'signed', 'replied')))
+              AND (\(filter.overdue)::boolean IS NULL OR \(filter.overdue) = EXISTS (
+                    SELECT 1 FROM deadlines d WHERE d.case_id = c.id AND d.step IN ('sign', 'reply', 'opinion')
+                      AND d.met_at IS NULL AND d.closed_at IS NULL AND d.due_at < \(filter.now)))
+              AND (\(filter.escalated)::boolean IS NULL OR \(filter.escalated) = EXISTS (
+                    SELECT 1 FROM escalations e WHERE e.case_id = c.id))
               AND (\(unit)::text IS NULL OR EXISTS (
                     SELECT 1 FROM assignments a WHERE a.case_id = c.id AND a.unit_code = \(unit)))
               AND (\(after)::bigint IS NULL OR c.id < \(after))

@@ -24,6 +24,8 @@ public struct CitizenView: Codable, Sendable, Equatable {
 }
 
 public struct AssignmentView: Codable, Sendable, Equatable {
+    /// What urging and escalating by hand name.
+    public var id: Int64
     public var unit: String
     public var role: String
     public var status: String
@@ -37,7 +39,7 @@ public struct AssignmentView: Codable, Sendable, Equatable {
     public var card: Card
 
     enum CodingKeys: String, CodingKey {
-        case unit, role, status, round, designated, deadlines, card
+        case id, unit, role, status, round, designated, deadlines, card
         case dispatchedAt = "dispatched_at"
         case signedAt = "signed_at"
         case returnUntil = "return_until"

@@ -59,66 +59,32 @@ enum Assignments {
         }
     }
 
-    /// Ends every active assignment of a case (withdrawn, merged, re-dispatched) and its deadlines.
+    /// Ends an assignment (an approved return, a round released with it) and what it still
+    /// owed: its open deadlines close, a pending extension request lapses.
+    static func end(
+        _ assignment: Assignment, as ending: Assignment.Status, at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try await move(assignment, to: ending, from: [.dispatched, .signed, .done], action: "end the assignment", at: now,
+                       on: connection, logger: logger)
+        try await DeadlineLedger.close(assignmentId: assignment.id, reason: ending == .returned ? "returned" : "cancelled",
+                                       at: now, on: connection, logger: logger)
+        try await ExtensionRequests.lapse(assignmentId: assignment.id, at: now, on: connection, logger: logger)
+    }
+
+    /// Ends every active assignment of a case (withdrawn, merged) and its deadlines. A deadline
+    /// already missed stays missed: closing it after its time does not excuse it (DOMAIN §5).
     static func cancelAll(caseId: Int64, reason: String, at now: Date, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.execute("""
             UPDATE assignments SET status = 'cancelled', ended_at = \(now)
             WHERE case_id = \(caseId) AND status IN ('dispatched', 'signed')
             """, logger: logger)
         try await DeadlineLedger.close(caseId: caseId, reason: reason, at: now, on: connection, logger: logger)
+        try await ExtensionRequests.lapse(caseId: caseId, at: now, on: connection, logger: logger)
     }
 }
 
-/// What every handling step does first: find and lock the case, and check who may act.
+/// What the handling steps share: the case's time limits, a reason's rules.
 enum Handling {
-    /// The case, locked for the rest of the transaction so that steps on one case queue up.
-    /// A handler whose unit has never been assigned to it learns nothing, not even that it
-    /// exists: 404, as for a case that does not exist.
-    static func lock(_ number: String, for staff: Staff, on connection: PostgresConnection, logger: Logger) async throws -> CaseHandle {
-        guard let handle = try await CaseAccess.find(number, on: connection, logger: logger, lock: true) else {
-            throw HotlineError.notFound("case")
-        }
-        if staff.role == .handler {
-            guard try await CaseAccess.unitSees(handle, unit: staff.unit, on: connection, logger: logger) else {
-                throw HotlineError.notFound("case")
-            }
-        }
-        return handle
-    }
-
-    static func require(_ handle: CaseHandle, in statuses: Set<CaseStatus>, to action: String) throws {
-        guard statuses.contains(handle.status) else {
-            throw HotlineError.invalidTransition(current: handle.status.rawValue, action: action)
-        }
-    }
-
-    /// "谁办理、谁答复": only a handler of the current lead unit; anyone else is told so.
-    static func requireLead(
-        _ staff: Staff, _ handle: CaseHandle, on connection: PostgresConnection, logger: Logger
-    ) async throws -> Assignment {
-        let lead = try await Assignments.activeLead(caseId: handle.id, on: connection, logger: logger)
-        guard staff.role == .handler, let lead, lead.unit == staff.unit else {
-            throw HotlineError(.forbidden, code: "not_lead_unit", "only a handler of the case's lead unit may do this")
-        }
-        return lead
-    }
-
-    /// The caller's unit's active assignment on the case, of the given role if one is given.
-    static func requireOwn(
-        _ staff: Staff, _ handle: CaseHandle, role: Assignment.Role? = nil,
-        on connection: PostgresConnection, logger: Logger
-    ) async throws -> Assignment {
-        let own = try await Assignments.all(caseId: handle.id, on: connection, logger: logger)
-            .last { $0.unit == staff.unit && $0.isActive && (role == nil || $0.role == role) }
-        guard staff.role == .handler, let own else {
-            if role == .assist {
-                throw HotlineError(.forbidden, code: "not_assisting_unit", "only a handler of an assisting unit may do this")
-            }
-            throw HotlineError(.forbidden, code: "not_assigned", "only a handler of a unit assigned to the case may do this")
-        }
-        return own
-    }
-
     static func limits(for handle: CaseHandle, on connection: PostgresConnection, logger: Logger) async throws -> [LimitStep: Limit] {
         try await TimeLimits.resolve(type: handle.type, urgency: handle.urgency, category: handle.category,
                                      on: connection, logger: logger)

@@ -4,7 +4,14 @@ import PostgresNIO
 
 /// The steps with a deadline in the ledger.
 public enum DeadlineStep: String, Vocabulary {
-    case sign, reply, opinion, visit
+    case sign, reply, opinion
+    /// The window in which the lead may ask to return the case.
+    case returnWindow = "return"
+    case visit
+
+    /// The steps a unit owes: they have cards and an urging ladder. A return window is a right,
+    /// not a duty; a visit is the center's own.
+    var isOwed: Bool { self == .sign || self == .reply || self == .opinion }
 }
 
 /// Card colours (DOMAIN §7): yellow from one working day before a deadline (75 % of an
@@ -63,14 +70,45 @@ enum DeadlineLedger {
         var due = calendar.adding(limit, to: start)
         if let cap, cap < due.at { due = Deadline(at: cap, provisional: due.provisional) }
         let warn = calendar.warning(for: limit, start: start, due: due.at)
+        // The ladder's first level falls due with the deadline (UrgingLadder climbs the rest).
+        let ladder: Date? = step.isOwed ? due.at : nil
         let row = try await connection.row("""
             INSERT INTO deadlines (case_id, assignment_id, unit_code, step, started_at, limit_amount, limit_unit,
-                                   warn_at, due_at, provisional)
+                                   warn_at, due_at, provisional, ladder_next_at)
             VALUES (\(caseId), \(assignmentId), \(unit), \(step.rawValue), \(start), \(limit.amount), \(limit.unit.rawValue),
-                    \(warn), \(due.at), \(due.provisional))
+                    \(warn), \(due.at), \(due.provisional), \(ladder))
             RETURNING id
             """, logger: logger)!
         return Opened(id: try row.value("id"), due: due)
+    }
+
+    /// A deadline moves (an approved extension, a calendar load): its card and its urging ladder
+    /// are computed again from the new due time, in a new ladder round, so that the urgings of
+    /// the old round stay where they were written and the new round's happen once each.
+    static func move(
+        _ id: Int64, to due: Deadline, extendingBy days: Int = 0, calendar: WorkingCalendar,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        let row = try await connection.row("""
+            SELECT step, started_at, limit_amount, limit_unit FROM deadlines WHERE id = \(id)
+            """, logger: logger)!
+        let step = DeadlineStep(rawValue: try row.value("step"))!
+        let limit = Limit(amount: Int(try row.value("limit_amount", as: Int32.self)),
+                          unit: LimitUnit(rawValue: try row.value("limit_unit"))!)
+        let warn = calendar.warning(for: limit, start: try row.value("started_at"), due: due.at)
+        let ladder: Date? = step.isOwed ? due.at : nil
+        try await connection.execute("""
+            UPDATE deadlines SET due_at = \(due.at), warn_at = \(warn), provisional = \(due.provisional),
+                   extended_days = extended_days + \(days),
+                   ladder_round = ladder_round + CASE WHEN ladder_level > 0 THEN 1 ELSE 0 END,
+                   ladder_level = 0, ladder_next_at = \(ladder)
+            WHERE id = \(id)
+            """, logger: logger)
+        if step == .returnWindow {
+            try await connection.execute("""
+                UPDATE assignments SET return_until = \(due.at) WHERE id = (SELECT assignment_id FROM deadlines WHERE id = \(id))
+                """, logger: logger)
+        }
     }
 
     /// Marks the open deadline of a step as met; returns whether it was met on time.
@@ -160,11 +198,7 @@ extension DeadlineLedger {
             let before: Date = try row.value("due_at")
             let wasProvisional: Bool = try row.value("provisional")
             guard due.at != before || due.provisional != wasProvisional else { continue }
-            let warn = calendar.warning(for: limit, start: start, due: due.at)
-            try await connection.execute("""
-                UPDATE deadlines SET due_at = \(due.at), warn_at = \(warn), provisional = \(due.provisional)
-                WHERE id = \(try row.value("id", as: Int64.self))
-                """, logger: logger)
+            try await move(try row.value("id"), to: due, calendar: calendar, on: connection, logger: logger)
             try await Timeline.record(caseId: caseId, kind: .deadlineRecomputed, by: staff, at: now,
                                       unit: try row.value("unit_code"), details: [
                 "step": .string(step.rawValue), "due_before": .string(Timestamp.format(before)),

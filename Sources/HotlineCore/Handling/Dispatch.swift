@@ -26,13 +26,12 @@ public enum Dispatch {
         _ number: String, _ input: @autoclosure () throws -> Request, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
-        try staff.require(.dispatcher)
-        let request = try input()
-        let note = try checkedNote(request.note)
-        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
-        try Handling.require(handle, in: [.accepted], to: "dispatch")
-        let team = try await team(for: handle, request: request, excluding: nil, on: connection, logger: logger)
-        try await createRound(handle, team: team, note: note, by: staff, at: now, on: connection, logger: logger)
+        try await StepRunner.run(.dispatch, number, by: staff, at: now, on: connection, logger: logger) { step in
+            let request = try input()
+            let note = try checkedNote(request.note)
+            let team = try await team(for: step.handle, request: request, excluding: nil, on: connection, logger: logger)
+            step.details = try await createRound(&step, team: team, note: note, on: connection, logger: logger)
+        }
     }
 
     struct Team {
@@ -102,18 +101,19 @@ public enum Dispatch {
         return Team(lead: try row.value("lead"), assists: try row.value("assists"))
     }
 
-    /// Opens a dispatch round: the assignments, their deadlines, the case's new status and the
-    /// timeline event. After two approved returns the round is designated (指定派单).
+    /// Opens a dispatch round: the assignments and their deadlines; answers what the
+    /// `dispatched` event says of them. After two approved returns the round is designated (指定派单).
     static func createRound(
-        _ handle: CaseHandle, team: Team, note: String?, by staff: Staff, at now: Date,
-        on connection: PostgresConnection, logger: Logger
-    ) async throws {
+        _ step: inout StepContext, team: Team, note: String?, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [String: JSONValue] {
+        let (handle, now) = (step.handle, step.now)
         let limits = try await Handling.limits(for: handle, on: connection, logger: logger)
         let calendar = try await CalendarStore.load(on: connection, logger: logger)
         let round = handle.dispatchRound + 1
-        let designated = handle.approvedReturns >= 2
-        let returnUntil = designated ? nil : calendar.adding(limits[.returnWindow]!, to: now).at
-
+        // An approval counts the return it approves before the round opens.
+        let designated = handle.approvedReturns + (step.change.approvedReturn ? 1 : 0) >= 2
+        let window = designated ? nil : limits[.returnWindow]!
+        let returnUntil = window.map { calendar.adding($0, to: now).at }
         let lead = try await connection.row("""
             INSERT INTO assignments (case_id, unit_code, role, status, dispatched_at, round, designated, return_until)
             VALUES (\(handle.id), \(team.lead), 'lead', 'dispatched', \(now), \(round), \(designated), \(returnUntil))
@@ -123,6 +123,11 @@ public enum Dispatch {
                                                  limit: limits[.sign]!, calendar: calendar, on: connection, logger: logger)
         let reply = try await DeadlineLedger.open(caseId: handle.id, assignmentId: lead, unit: team.lead, step: .reply, start: now,
                                                   limit: limits[.reply]!, calendar: calendar, on: connection, logger: logger)
+        if let window {
+            // The window for a return is a deadline of its own: a calendar load recomputes it.
+            try await DeadlineLedger.open(caseId: handle.id, assignmentId: lead, unit: team.lead, step: .returnWindow, start: now,
+                                          limit: window, calendar: calendar, on: connection, logger: logger)
+        }
         var opinionDue: Date?
         for unit in team.assists {
             let assist = try await connection.row("""
@@ -137,17 +142,14 @@ public enum Dispatch {
                                                        limit: limits[.opinion]!, cap: reply.due.at, calendar: calendar,
                                                        on: connection, logger: logger).due.at
         }
-        try await connection.execute("""
-            UPDATE cases SET status = 'dispatched', dispatch_round = \(round), status_before_return = NULL
-            WHERE id = \(handle.id)
-            """, logger: logger)
-        try await Timeline.record(caseId: handle.id, kind: .dispatched, by: staff, at: now, details: [
+        step.change.nextRound = true
+        logger.info("case dispatched", metadata: ["case": "\(handle.number)", "lead": "\(team.lead)", "round": "\(round)"])
+        return [
             "round": .number(Double(round)), "lead_unit": .string(team.lead),
             "assist_units": .array(team.assists.map { .string($0) }), "designated": .bool(designated),
             "sign_due": .string(Timestamp.format(sign.due.at)), "reply_due": .string(Timestamp.format(reply.due.at)),
             "opinion_due": JSONValue(opinionDue.map(Timestamp.format)), "note": JSONValue(note),
-        ], on: connection, logger: logger)
-        logger.info("case dispatched", metadata: ["case": "\(handle.number)", "lead": "\(team.lead)", "round": "\(round)"])
+        ]
     }
 
     static func checkedNote(_ note: String?) throws -> String? {

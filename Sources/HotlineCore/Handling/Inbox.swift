@@ -42,7 +42,7 @@ public enum Inbox {
             JOIN cases c ON c.id = a.case_id
             LEFT JOIN LATERAL (
                 SELECT step, due_at, warn_at FROM deadlines
-                WHERE assignment_id = a.id AND met_at IS NULL AND closed_at IS NULL
+                WHERE assignment_id = a.id AND met_at IS NULL AND closed_at IS NULL AND step IN ('sign', 'reply', 'opinion')
                 ORDER BY due_at LIMIT 1
             ) d ON true
             WHERE a.unit_code = \(staff.unit!) AND a.status IN ('dispatched', 'signed')

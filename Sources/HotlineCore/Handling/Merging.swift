@@ -9,61 +9,53 @@ public enum Merging {
         public var master: String
     }
 
-    static let mergeable: Set<CaseStatus> = [.accepted, .dispatched, .inProgress, .returnRequested]
-
     public static func merge(
         _ number: String, _ input: @autoclosure () throws -> Request, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
-        try staff.require(.dispatcher)
-        let request = try input()
-        guard request.master != number else {
-            throw HotlineError(.unprocessable, code: "same_case", "a case cannot be merged into itself")
+        let master = try await StepRunner.run(.merge, number, by: staff, alsoLocking: {
+            let request = try input()
+            guard request.master != number else {
+                throw HotlineError(.unprocessable, code: "same_case", "a case cannot be merged into itself")
+            }
+            return request.master
+        }, at: now, on: connection, logger: logger) { step in
+            let (master, duplicate) = (step.other!, step.handle)
+            guard master.mergedInto == nil, master.status != .closed, master.status != .merged else {
+                throw HotlineError(.unprocessable, code: "master_not_open", "the master must be an open case that is not merged itself")
+            }
+            if try await connection.row("SELECT 1 FROM cases WHERE merged_into = \(duplicate.id) LIMIT 1", logger: logger) != nil {
+                throw HotlineError(.unprocessable, code: "has_duplicates", "this case is the master of others; merge those first")
+            }
+            // Deadlines still running close as merged; one already missed stays missed.
+            try await Assignments.cancelAll(caseId: duplicate.id, reason: "merged", at: now, on: connection, logger: logger)
+            step.change.mergedInto = master.id
+            step.details = ["master": .string(master.number)]
+            step.follow(.duplicateMerged, on: master.id, ["duplicate": .string(duplicate.number)])
+            return master
         }
-        // Master first, then duplicate: the order every step that touches both takes its locks in.
-        guard let master = try await CaseAccess.find(request.master, on: connection, logger: logger, lock: true) else {
-            throw HotlineError(.unprocessable, code: "unknown_master", "master names no case")
-        }
-        let duplicate = try await Handling.lock(number, for: staff, on: connection, logger: logger)
-        try Handling.require(duplicate, in: mergeable, to: "merge")
-        guard master.mergedInto == nil, master.status != .closed, master.status != .merged else {
-            throw HotlineError(.unprocessable, code: "master_not_open", "the master must be an open case that is not merged itself")
-        }
-        if try await connection.row("SELECT 1 FROM cases WHERE merged_into = \(duplicate.id) LIMIT 1", logger: logger) != nil {
-            throw HotlineError(.unprocessable, code: "has_duplicates", "this case is the master of others; merge those first")
-        }
-        try await Assignments.cancelAll(caseId: duplicate.id, reason: "merged", at: now, on: connection, logger: logger)
-        try await CaseTransitions.move(duplicate, from: mergeable, action: "merge", update: { allowed in
-            """
-            UPDATE cases SET status = 'merged', merged_into = \(master.id), status_before_return = NULL
-            WHERE id = \(duplicate.id) AND status = ANY(\(allowed)) RETURNING id
-            """
-        }, on: connection, logger: logger)
-        try await Timeline.record(caseId: duplicate.id, kind: .merged, by: staff, at: now, details: ["master": .string(master.number)],
-                                  on: connection, logger: logger)
-        try await Timeline.record(caseId: master.id, kind: .duplicateMerged, by: staff, at: now,
-                                  details: ["duplicate": .string(duplicate.number)], on: connection, logger: logger)
         // A master already answered passes its reply on at once.
         if master.status == .replied, let replyId = master.replyId {
-            try await Timeline.record(caseId: duplicate.id, kind: .replyReceived, by: staff, at: now, details: [
-                "reply_id": JSONValue(replyId), "master": .string(master.number),
-            ], on: connection, logger: logger)
-            try await Replies.deliver(replyId: replyId, to: duplicate, by: staff, at: now, on: connection, logger: logger)
+            let duplicate = try await CaseAccess.find(number, on: connection, logger: logger)!
+            try await Replies.receive(replyId: replyId, master: master.number, caseId: duplicate.id, causedBy: staff, at: now,
+                                      on: connection, logger: logger)
         }
     }
 
-    /// When a master is withdrawn, its duplicates still wait for an answer: they go back to
-    /// `accepted` for the center to dispatch.
+    /// When a master closes without a reply (withdrawn, transferred), its duplicates still wait
+    /// for an answer: each goes back to `accepted` for the center to dispatch on its own.
     static func releaseDuplicates(
         of master: CaseHandle, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws {
-        let released = try await connection.rows("""
-            UPDATE cases SET status = 'accepted', merged_into = NULL
-            WHERE merged_into = \(master.id) AND status = 'merged' RETURNING id
-            """, logger: logger)
-        for row in released {
-            try await Timeline.record(caseId: try row.value("id"), kind: .unmerged, by: staff, at: now,
-                                      details: ["master": .string(master.number)], on: connection, logger: logger)
+        let duplicates = try await connection.rows(
+            "SELECT id FROM cases WHERE merged_into = \(master.id) AND status = 'merged' ORDER BY id", logger: logger
+        )
+        for row in duplicates {
+            try await StepRunner.carry(.releaseDuplicate, caseId: try row.value("id"), causedBy: staff, at: now,
+                                       on: connection, logger: logger) { step in
+                step.change.leavesMerge = true
+                step.details = ["master": .string(master.number)]
+            }
         }
     }
 }

@@ -30,68 +30,77 @@ public enum Replies {
         _ number: String, _ input: @autoclosure () throws -> Request, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
-        // Who may reply is settled before what was sent is looked at.
-        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
-        let lead = try await Handling.requireLead(staff, handle, on: connection, logger: logger)
-        let request = try input()
-        var checker = FieldChecker()
-        let text = checker.text(request.text, field: "text", max: 4000, multiline: true)
-        let name = checker.text(request.handlerName, field: "handler_name", max: 50)
-        let phone = Contact.normalisePhone(request.handlerPhone)
-        if phone == nil { checker.fail("handler_phone", "must be a phone number: 5–20 digits, an optional leading +") }
-        try checker.check()
-        try Handling.require(handle, in: [.inProgress], to: "reply to")
-        try await Assignments.move(lead, to: .replied, from: [.signed], action: "reply", at: now, on: connection, logger: logger)
-        let replyId = try await connection.row("""
-            INSERT INTO replies (case_id, assignment_id, unit_code, outcome, text, contacted_citizen,
-                                 handler_id, handler_name, handler_phone, replied_at)
-            VALUES (\(handle.id), \(lead.id), \(lead.unit), \(request.outcome.rawValue), \(text!), \(request.contactedCitizen),
-                    \(staff.id), \(name!), \(phone!), \(now))
-            RETURNING id
-            """, logger: logger)!.value("id", as: Int64.self)
-        let onTime = try await DeadlineLedger.meet(assignmentId: lead.id, step: .reply, at: now, on: connection, logger: logger)
-        // Once the lead has answered, what the others still owe is moot.
-        try await DeadlineLedger.close(caseId: handle.id, steps: [.sign, .opinion], reason: "replied", at: now,
-                                       on: connection, logger: logger)
-        try await Timeline.record(caseId: handle.id, kind: .replied, by: staff, at: now, details: [
-            "reply_id": JSONValue(replyId), "outcome": .string(request.outcome.rawValue),
-            "on_time": onTime.map(JSONValue.bool) ?? .null,
-        ], on: connection, logger: logger)
-        try await deliver(replyId: replyId, to: handle, by: staff, at: now, on: connection, logger: logger)
+        // Who may reply is settled (by the runner) before what was sent is looked at.
+        let (replyId, handle) = try await StepRunner.run(.reply, number, by: staff, at: now, on: connection, logger: logger) { step in
+            let lead = step.own!
+            let request = try input()
+            var checker = FieldChecker()
+            let text = checker.text(request.text, field: "text", max: 4000, multiline: true)
+            let name = checker.text(request.handlerName, field: "handler_name", max: 50)
+            let phone = Contact.normalisePhone(request.handlerPhone)
+            if phone == nil { checker.fail("handler_phone", "must be a phone number: 5–20 digits, an optional leading +") }
+            try checker.check()
+            try await Assignments.move(lead, to: .replied, from: [.signed], action: "reply", at: now, on: connection, logger: logger)
+            let replyId = try await connection.row("""
+                INSERT INTO replies (case_id, assignment_id, unit_code, outcome, text, contacted_citizen,
+                                     handler_id, handler_name, handler_phone, replied_at)
+                VALUES (\(step.handle.id), \(lead.id), \(lead.unit), \(request.outcome.rawValue), \(text!), \(request.contactedCitizen),
+                        \(staff.id), \(name!), \(phone!), \(now))
+                RETURNING id
+                """, logger: logger)!.value("id", as: Int64.self)
+            let onTime = try await DeadlineLedger.meet(assignmentId: lead.id, step: .reply, at: now, on: connection, logger: logger)
+            // Once the lead has answered, what the others still owe is moot, and so is a request
+            // about the deadline just met.
+            try await DeadlineLedger.close(caseId: step.handle.id, steps: [.sign, .opinion, .returnWindow], reason: "replied",
+                                           at: now, on: connection, logger: logger)
+            try await ExtensionRequests.lapse(caseId: step.handle.id, at: now, on: connection, logger: logger)
+            try await openVisit(for: step.handle, at: now, on: connection, logger: logger)
+            step.change.replyId = replyId
+            step.details = [
+                "reply_id": JSONValue(replyId), "outcome": .string(request.outcome.rawValue),
+                "on_time": onTime.map(JSONValue.bool) ?? .null,
+            ]
+            return (replyId, step.handle)
+        }
+        if handle.anonymous { try await closeUnvisited(handle.id, at: now, on: connection, logger: logger) }
 
         // Duplicates merged into this case receive the same reply and are visited on their own.
         let duplicates = try await connection.rows(
             "SELECT id FROM cases WHERE merged_into = \(handle.id) AND status = 'merged' ORDER BY id", logger: logger
         )
         for row in duplicates {
-            let duplicate = try await CaseAccess.find(id: try row.value("id"), on: connection, logger: logger, lock: true)
-            try await Timeline.record(caseId: duplicate.id, kind: .replyReceived, by: staff, at: now, details: [
-                "reply_id": JSONValue(replyId), "master": .string(handle.number),
-            ], on: connection, logger: logger)
-            try await deliver(replyId: replyId, to: duplicate, by: staff, at: now, on: connection, logger: logger)
+            try await receive(replyId: replyId, master: handle.number, caseId: try row.value("id"), causedBy: staff, at: now,
+                              on: connection, logger: logger)
         }
-        logger.info("case replied", metadata: ["case": "\(number)", "unit": "\(lead.unit)"])
+        logger.info("case replied", metadata: ["case": "\(number)"])
     }
 
-    /// A case receives a reply: it waits for its return visit, or closes at once when the
-    /// citizen is anonymous (there is no one to call).
-    static func deliver(
-        replyId: Int64, to handle: CaseHandle, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+    /// A duplicate receives its master's reply: it waits for its own return visit, or closes at
+    /// once when its citizen is anonymous (there is no one to call).
+    static func receive(
+        replyId: Int64, master: String, caseId: Int64, causedBy staff: Staff?, at now: Date,
+        on connection: PostgresConnection, logger: Logger
     ) async throws {
-        if handle.anonymous {
-            try await connection.execute("""
-                UPDATE cases SET status = 'closed', closure = 'no_visit_needed', closed_at = \(now), reply_id = \(replyId)
-                WHERE id = \(handle.id)
-                """, logger: logger)
-            try await Timeline.record(caseId: handle.id, kind: .closedNoVisit, by: nil, at: now, on: connection, logger: logger)
-            return
+        let duplicate = try await StepRunner.carry(.receiveReply, caseId: caseId, causedBy: staff, at: now,
+                                                   on: connection, logger: logger) { step in
+            try await openVisit(for: step.handle, at: now, on: connection, logger: logger)
+            step.change.replyId = replyId
+            step.details = ["reply_id": JSONValue(replyId), "master": .string(master)]
+            return step.handle
         }
-        try await connection.execute(
-            "UPDATE cases SET status = 'replied', reply_id = \(replyId) WHERE id = \(handle.id)", logger: logger
-        )
+        if duplicate.anonymous { try await closeUnvisited(caseId, at: now, on: connection, logger: logger) }
+    }
+
+    /// The visit deadline of a case that received a reply; none for an anonymous citizen.
+    private static func openVisit(for handle: CaseHandle, at now: Date, on connection: PostgresConnection, logger: Logger) async throws {
+        guard !handle.anonymous else { return }
         let limits = try await Handling.limits(for: handle, on: connection, logger: logger)
         let calendar = try await CalendarStore.load(on: connection, logger: logger)
         try await DeadlineLedger.open(caseId: handle.id, assignmentId: nil, unit: nil, step: .visit, start: now,
                                       limit: limits[.visit]!, calendar: calendar, on: connection, logger: logger)
+    }
+
+    private static func closeUnvisited(_ caseId: Int64, at now: Date, on connection: PostgresConnection, logger: Logger) async throws {
+        try await StepRunner.carry(.closeNoVisit, caseId: caseId, causedBy: nil, at: now, on: connection, logger: logger)
     }
 }

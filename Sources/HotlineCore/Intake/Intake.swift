@@ -17,7 +17,7 @@ public enum Intake {
     public static func accept(
         _ input: NewCase, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> Accepted {
-        try staff.require(.operator, .dispatcher)
+        try StepRunner.authorise([.accept], staff)
         let valid = try validate(input)
         try await checkReferences(valid, on: connection, logger: logger)
         let cited = try await KnowledgeBase.citable(valid.directAnswer?.articleIds ?? [], at: now, on: connection, logger: logger)
@@ -27,8 +27,7 @@ public enum Intake {
         // and only the timeline event and the idempotency record follow before the commit.
         let search = searchVectors(valid)
         let answered = valid.directAnswer != nil
-        let status = answered ? CaseStatus.closed : .accepted
-        let closure: Closure? = answered ? .directAnswer : nil
+        let (status, closure) = StepRunner.creates(answered ? .answerDirectly : .accept)
         let row = try await connection.row(Store(query: """
             WITH next AS (
                 INSERT INTO case_number_days (day, last_seq) VALUES (\(LocalDate(now).description)::date, 1)
@@ -56,10 +55,10 @@ public enum Intake {
             """), logger: logger)!
         let id: Int64 = try row.value("id")
         let number: String = try row.value("number")
-        try await Timeline.record(caseId: id, kind: .accepted, by: staff, at: now, details: [
+        var events: [(CaseStep, [String: JSONValue])] = [(.accept, [
             "channel": .string(valid.channel.rawValue), "type": .string(valid.type.rawValue),
             "urgency": .string(valid.urgency.rawValue), "category": .string(valid.category),
-        ], on: connection, logger: logger)
+        ])]
         if let answer = valid.directAnswer {
             for (position, article) in answer.articleIds.enumerated() {
                 try await connection.execute("""
@@ -67,10 +66,9 @@ public enum Intake {
                     VALUES (\(id), \(article), \(cited[article]!), \(Int16(position)))
                     """, logger: logger)
             }
-            try await Timeline.record(caseId: id, kind: .answeredDirectly, by: staff, at: now, details: [
-                "article_ids": .array(answer.articleIds.map { JSONValue($0) }),
-            ], on: connection, logger: logger)
+            events.append((.answerDirectly, ["article_ids": .array(answer.articleIds.map { JSONValue($0) })]))
         }
+        try await StepRunner.created(caseId: id, events, by: staff, at: now, on: connection, logger: logger)
         logger.info("case accepted", metadata: ["case": "\(number)", "type": "\(valid.type.rawValue)"])
         let citizen = valid.citizen
         let view = CaseView(
@@ -180,14 +178,13 @@ public enum Intake {
             }
         } else {
             valid.citizen.name = checker.text(citizen.name, field: "citizen.name", max: 50, required: false)
+            // A phone is optional (DOMAIN §4): a citizen may give a name and no number.
             if let phone = citizen.phone {
                 if let normalised = Contact.normalisePhone(phone) {
                     valid.citizen.phone = normalised
                 } else {
                     checker.fail("citizen.phone", "must be a phone number: 5–20 digits, an optional leading +")
                 }
-            } else {
-                checker.fail("citizen.phone", "is required unless the citizen is anonymous (the center calls back)")
             }
         }
 
@@ -196,6 +193,7 @@ public enum Intake {
                 checker.fail("direct_answer", "only a consultation is answered directly")
             }
             let text = checker.text(answer.text, field: "direct_answer.text", max: 4000, multiline: true)
+            if answer.articleIds.isEmpty { checker.fail("direct_answer.article_ids", "cite at least one published article") }
             if answer.articleIds.count > 20 { checker.fail("direct_answer.article_ids", "at most 20 articles") }
             if answer.articleIds.contains(where: { $0 <= 0 }) { checker.fail("direct_answer.article_ids", "ids are positive") }
             if Set(answer.articleIds).count != answer.articleIds.count { checker.fail("direct_answer.article_ids", "names an article twice") }

@@ -96,15 +96,24 @@ public enum TimeLimits {
         return try await list(on: connection, logger: logger)
     }
 
-    /// The limits that apply to a case: the category's overrides, else the table's.
+    /// The limits that apply to a case: the nearest override up the category tree (the case's
+    /// own category, then its parents, as routing is inherited), else the table's.
     public static func resolve(
         type: CaseType, urgency: Urgency, category: String, on connection: PostgresConnection, logger: Logger
     ) async throws -> [LimitStep: Limit] {
         let rows = try await connection.rows("""
-            SELECT t.step, coalesce(c.amount, t.amount) AS amount, coalesce(c.unit, t.unit) AS unit
+            WITH RECURSIVE cats (code, depth) AS (
+                SELECT \(category)::text, 0
+                UNION ALL
+                SELECT c.parent, cats.depth + 1 FROM categories c JOIN cats ON c.code = cats.code WHERE c.parent IS NOT NULL
+            )
+            SELECT t.step, coalesce(o.amount, t.amount) AS amount, coalesce(o.unit, t.unit) AS unit
             FROM time_limits t
-            LEFT JOIN category_time_limits c
-              ON c.category = \(category) AND c.urgency = t.urgency AND c.step = t.step
+            LEFT JOIN LATERAL (
+                SELECT c.amount, c.unit FROM category_time_limits c JOIN cats ON cats.code = c.category
+                WHERE c.urgency = t.urgency AND c.step = t.step
+                ORDER BY cats.depth LIMIT 1
+            ) o ON true
             WHERE t.case_type = \(type.rawValue) AND t.urgency = \(urgency.rawValue)
             """, logger: logger)
         var limits: [LimitStep: Limit] = [:]

@@ -179,7 +179,7 @@ public enum Users {
 
     /// A token that lasts `lifetime` from now.
     public static func issueToken(
-        forUser userId: Int64, lifetime: Duration = defaultLifetime, issuedBy: Int64? = nil, at now: Date = Date(),
+        forUser userId: Int64, lifetime: Duration = defaultLifetime, issuedBy: Int64? = nil, at now: Date = Date().wholeSecond,
         on connection: PostgresConnection, logger: Logger
     ) async throws -> IssuedToken {
         try await issueToken(forUser: userId, expiresAt: now.addingTimeInterval(Double(lifetime.components.seconds)),

@@ -67,20 +67,18 @@ public enum PublicRecord {
         _ number: String, _ input: @autoclosure () throws -> DisclosureRequest, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
-        try staff.require(.dispatcher)
-        var checker = FieldChecker()
-        let summary = checker.text(try input().summary, field: "summary", max: 2000, multiline: true)
-        try checker.check()
-        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
-        try Handling.require(handle, in: [.closed], to: "disclose")
-        guard try await connection.row("""
-            INSERT INTO disclosures (case_id, summary, disclosed_at, disclosed_by)
-            VALUES (\(handle.id), \(summary!), \(now), \(staff.id))
-            ON CONFLICT (case_id) DO NOTHING RETURNING case_id
-            """, logger: logger) != nil else {
-            throw HotlineError(.conflict, code: "already_disclosed", "this case is already disclosed")
+        try await StepRunner.run(.disclose, number, by: staff, at: now, on: connection, logger: logger) { step in
+            var checker = FieldChecker()
+            let summary = checker.text(try input().summary, field: "summary", max: 2000, multiline: true)
+            try checker.check()
+            guard try await connection.row("""
+                INSERT INTO disclosures (case_id, summary, disclosed_at, disclosed_by)
+                VALUES (\(step.handle.id), \(summary!), \(now), \(staff.id))
+                ON CONFLICT (case_id) DO NOTHING RETURNING case_id
+                """, logger: logger) != nil else {
+                throw HotlineError(.conflict, code: "already_disclosed", "this case is already disclosed")
+            }
         }
-        try await Timeline.record(caseId: handle.id, kind: .disclosed, by: staff, at: now, on: connection, logger: logger)
     }
 
     public static func disclosures(

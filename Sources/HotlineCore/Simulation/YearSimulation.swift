@@ -52,6 +52,8 @@ public struct YearSimulation: Sendable {
         let categories: [String]
         let regions: [String]
         let departments: [String]
+        /// The published article a direct answer cites.
+        let article: Int64
     }
 
     /// Runs the simulation; returns how many cases could not be generated (a rule refused a
@@ -131,9 +133,21 @@ public struct YearSimulation: Sendable {
             let regions = try await connection.rows(
                 "SELECT code FROM units WHERE unit_group IN ('district', 'functional_zone', 'town') ORDER BY code", logger: logger
             ).map { try $0.value("code", as: String.self) }
+            let departments = DemoOrganisation.units.filter { $0.group == .cityDepartment }.map(\.code)
+            // A direct answer cites a published article (DOMAIN §5): the simulation keeps one.
+            let title = "模拟政策解答"
+            let article: Int64
+            if let row = try await connection.row("SELECT id FROM knowledge_articles WHERE title = \(title)", logger: logger) {
+                article = try row.value("id")
+            } else {
+                let writer = handlers[departments[0]]!
+                let created = try await KnowledgeBase.create(ArticleInput(title: title, body: "按现行政策解答市民咨询。", keywords: ["政策"]),
+                                                             by: writer, at: from, on: connection, logger: logger)
+                article = try await KnowledgeBase.setStatus(created.id, to: .published, by: writer, at: from,
+                                                            on: connection, logger: logger).id
+            }
             return Cast(operatorStaff: try await user("模拟话务员", .operator, nil), dispatcher: try await user("模拟派单员", .dispatcher, nil),
-                        handlers: handlers, categories: categories, regions: regions,
-                        departments: DemoOrganisation.units.filter { $0.group == .cityDepartment }.map(\.code))
+                        handlers: handlers, categories: categories, regions: regions, departments: departments, article: article)
         }
     }
 
@@ -153,7 +167,7 @@ public struct YearSimulation: Sendable {
             citizen: anonymous ? CitizenInput(anonymous: true)
                 : CitizenInput(name: "市民", phone: "138\(String(format: "%08d", Int.random(in: 0..<100_000_000, using: &random)))",
                                confidential: random.chance(0.03), contactConsent: random.chance(0.6)),
-            directAnswer: type == .consultation && random.chance(0.95) ? DirectAnswer(text: "已按政策解答。") : nil
+            directAnswer: type == .consultation && random.chance(0.95) ? DirectAnswer(text: "已按政策解答。", articleIds: [cast.article]) : nil
         )
         let accepted = try await Intake.accept(input, by: cast.operatorStaff, at: start, on: connection, logger: logger)
         if input.directAnswer != nil { return }
@@ -190,14 +204,14 @@ public struct YearSimulation: Sendable {
         // 退单: a few units ask to give the case back at once.
         if random.chance(0.04), let current = try await Assignments.activeLead(caseId: handle.id, on: connection, logger: logger) {
             let unitStaff = cast.handlers[current.unit]!
-            let requested = try await Returns.request(number, .init(reason: "非本单位职责", suggestedUnit: nil), by: unitStaff,
+            let requested = try await ReturnRequests.request(number, .init(reason: "非本单位职责", suggestedUnit: nil), by: unitStaff,
                                                       at: later(600, 3600), on: connection, logger: logger)
             if random.chance(0.6) {
                 let other = cast.departments.filter { $0 != current.unit }.randomElement(using: &random)!
-                try await Returns.approve(number, requestId: requested.id, .init(leadUnit: other, assistUnits: []),
+                try await ReturnRequests.approve(number, requestId: requested.id, .init(leadUnit: other, assistUnits: []),
                                           by: cast.dispatcher, at: later(600, 7200), on: connection, logger: logger)
             } else {
-                try await Returns.reject(number, requestId: requested.id, .init(reason: "属本单位职责"), by: cast.dispatcher,
+                try await ReturnRequests.reject(number, requestId: requested.id, .init(reason: "属本单位职责"), by: cast.dispatcher,
                                          at: later(600, 7200), on: connection, logger: logger)
             }
         }
@@ -223,14 +237,14 @@ public struct YearSimulation: Sendable {
         }
         var due = replyDue
         if limits[.extension]!.amount > 0, random.chance(0.05), now < due {
-            let requested = try await Extensions.request(number, .init(workingDays: 3, reason: "需协调相关部门"), by: leadStaff,
+            let requested = try await ExtensionRequests.request(number, .init(workingDays: 3, reason: "需协调相关部门"), by: leadStaff,
                                                          at: later(60, 600), on: connection, logger: logger)
             if random.chance(0.8) {
-                try await Extensions.approve(number, requestId: requested.id, .init(workingDays: 3), by: cast.dispatcher,
+                try await ExtensionRequests.approve(number, requestId: requested.id, .init(workingDays: 3), by: cast.dispatcher,
                                              at: later(600, 3600), on: connection, logger: logger)
                 due = calendar.addingWorkingDays(3, to: due).at
             } else {
-                try await Extensions.reject(number, requestId: requested.id, .init(reason: "可按期办结"), by: cast.dispatcher,
+                try await ExtensionRequests.reject(number, requestId: requested.id, .init(reason: "可按期办结"), by: cast.dispatcher,
                                             at: later(600, 3600), on: connection, logger: logger)
             }
         }
@@ -286,7 +300,3 @@ public struct YearSimulation: Sendable {
     }
 }
 
-extension Date {
-    /// Simulated times fall on whole seconds, as the timeline writes them.
-    var wholeSecond: Date { Date(timeIntervalSince1970: floor(timeIntervalSince1970)) }
-}

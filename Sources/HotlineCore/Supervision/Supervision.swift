@@ -93,7 +93,7 @@ public enum Supervision {
                    coalesce((SELECT role = 'lead' FROM assignments WHERE id = d.assignment_id), false) AS unit_leads,
                    (SELECT count(*) FROM urgings u WHERE u.deadline_id = d.id) AS urgings
             FROM deadlines d JOIN cases c ON c.id = d.case_id
-            WHERE d.met_at IS NULL AND d.closed_at IS NULL AND d.step <> 'visit' AND d.warn_at <= \(now)
+            WHERE d.met_at IS NULL AND d.closed_at IS NULL AND d.step IN ('sign', 'reply', 'opinion') AND d.warn_at <= \(now)
               AND (\(unit)::text IS NULL OR d.unit_code = \(unit))
             ORDER BY d.due_at, d.id
             OFFSET \(offset) LIMIT \(limit + 1)
@@ -113,54 +113,62 @@ public enum Supervision {
     }
 
     public struct Note: Decodable, Sendable {
+        public var assignment: Int64
+        public var step: DeadlineStep
         public var note: String?
     }
 
     public struct Reason: Decodable, Sendable {
+        public var assignment: Int64
+        public var step: DeadlineStep
         public var reason: String
     }
 
-    /// A dispatcher's own urging of the case's most pressing open step. It does not move the
-    /// ladder: only doing the step ends that.
+    /// A dispatcher's own urging of the step it names. It does not move the ladder: only doing
+    /// the step ends that.
     public static func urge(
         _ number: String, _ input: @autoclosure () throws -> Note, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
-        try staff.require(.dispatcher)
-        var checker = FieldChecker()
-        let note = checker.text(try input().note, field: "note", max: 1000, required: false, multiline: true)
-        try checker.check()
-        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
-        let target = try await pressingDeadline(of: handle, on: connection, logger: logger)
-        try await connection.execute("""
-            INSERT INTO urgings (case_id, deadline_id, unit_code, urged_at, urged_by, note)
-            VALUES (\(handle.id), \(target.id), \(target.unit), \(now), \(staff.id), \(note))
-            """, logger: logger)
-        try await Timeline.record(caseId: handle.id, kind: .urged, by: staff, at: now, unit: target.unit, details: [
-            "step": .string(target.step), "due": .string(Timestamp.format(target.due)), "note": JSONValue(note),
-        ], on: connection, logger: logger)
+        try await StepRunner.run(.urge, number, by: staff, at: now, on: connection, logger: logger) { step in
+            let request = try input()
+            var checker = FieldChecker()
+            let note = checker.text(request.note, field: "note", max: 1000, required: false, multiline: true)
+            try checker.check()
+            let target = try await owed(request.assignment, request.step, of: step.handle, on: connection, logger: logger)
+            try await connection.execute("""
+                INSERT INTO urgings (case_id, deadline_id, unit_code, ladder_round, urged_at, urged_by, note)
+                VALUES (\(step.handle.id), \(target.id), \(target.unit), \(target.round), \(now), \(staff.id), \(note))
+                """, logger: logger)
+            step.unit = target.unit
+            step.details = ["step": .string(target.step), "due": .string(Timestamp.format(target.due)), "note": JSONValue(note)]
+        }
     }
 
-    /// A dispatcher's own escalation of the case's most pressing open step; once per deadline,
-    /// whether by hand or by the sweep.
+    /// A dispatcher's own escalation of the step it names, which must already be late; once per
+    /// deadline (and ladder round), whether by hand or by the sweep.
     public static func escalate(
         _ number: String, _ input: @autoclosure () throws -> Reason, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
-        try staff.require(.dispatcher)
-        let reason = try Handling.reason(try input().reason)
-        let handle = try await Handling.lock(number, for: staff, on: connection, logger: logger)
-        let target = try await pressingDeadline(of: handle, on: connection, logger: logger)
-        guard try await connection.row("""
-            INSERT INTO escalations (case_id, deadline_id, unit_code, escalated_at, escalated_by, reason)
-            VALUES (\(handle.id), \(target.id), \(target.unit), \(now), \(staff.id), \(reason))
-            ON CONFLICT (deadline_id) DO NOTHING RETURNING id
-            """, logger: logger) != nil else {
-            throw HotlineError(.conflict, code: "already_escalated", "this step of the case is already escalated")
+        try await StepRunner.run(.escalate, number, by: staff, at: now, on: connection, logger: logger) { step in
+            let request = try input()
+            let reason = try Handling.reason(request.reason)
+            let target = try await owed(request.assignment, request.step, of: step.handle, on: connection, logger: logger)
+            guard now > target.due else {
+                throw HotlineError(.unprocessable, code: "step_not_late",
+                                   "only a step already late is escalated by hand; urge it instead")
+            }
+            guard try await connection.row("""
+                INSERT INTO escalations (case_id, deadline_id, unit_code, ladder_round, escalated_at, escalated_by, reason)
+                VALUES (\(step.handle.id), \(target.id), \(target.unit), \(target.round), \(now), \(staff.id), \(reason))
+                ON CONFLICT (deadline_id, ladder_round) DO NOTHING RETURNING id
+                """, logger: logger) != nil else {
+                throw HotlineError(.conflict, code: "already_escalated", "this step of the case is already escalated")
+            }
+            step.unit = target.unit
+            step.details = ["step": .string(target.step), "due": .string(Timestamp.format(target.due)), "reason": .string(reason)]
         }
-        try await Timeline.record(caseId: handle.id, kind: .escalated, by: staff, at: now, unit: target.unit, details: [
-            "step": .string(target.step), "due": .string(Timestamp.format(target.due)), "reason": .string(reason),
-        ], on: connection, logger: logger)
     }
 
     struct Target {
@@ -168,24 +176,38 @@ public enum Supervision {
         let unit: String
         let step: String
         let due: Date
+        let round: Int16
     }
 
-    /// The open step of a unit that is due first.
-    static func pressingDeadline(of handle: CaseHandle, on connection: PostgresConnection, logger: Logger) async throws -> Target {
-        guard let row = try await connection.row("""
-            SELECT id, unit_code, step, due_at FROM deadlines
-            WHERE case_id = \(handle.id) AND met_at IS NULL AND closed_at IS NULL AND step <> 'visit'
-            ORDER BY due_at, id LIMIT 1
-            """, logger: logger) else {
-            throw HotlineError(.conflict, code: "invalid_transition", "no unit owes this case a step at the moment")
+    /// The open deadline of the named assignment and step: what the unit still owes. A unit
+    /// whose return request waits for review is not urged meanwhile (DOMAIN §5).
+    static func owed(
+        _ assignment: Int64, _ step: DeadlineStep, of handle: CaseHandle, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Target {
+        guard step.isOwed else {
+            throw HotlineError.validation(field: "step", "must be a step a unit owes: sign, reply or opinion")
         }
-        return Target(id: try row.value("id"), unit: try row.value("unit_code"), step: try row.value("step"), due: try row.value("due_at"))
+        guard let row = try await connection.row("""
+            SELECT d.id, d.unit_code, d.step, d.due_at, d.ladder_round,
+                   EXISTS (SELECT FROM return_requests r WHERE r.assignment_id = d.assignment_id AND r.status = 'pending') AS paused
+            FROM deadlines d
+            WHERE d.case_id = \(handle.id) AND d.assignment_id = \(assignment) AND d.step = \(step.rawValue)
+              AND d.met_at IS NULL AND d.closed_at IS NULL
+            """, logger: logger) else {
+            throw HotlineError(.conflict, code: "nothing_owed", "that assignment of the case owes no such step at the moment")
+        }
+        if try row.value("paused", as: Bool.self) {
+            throw HotlineError(.conflict, code: "return_pending",
+                               "the unit's return request waits for review: its steps are not urged meanwhile")
+        }
+        return Target(id: try row.value("id"), unit: try row.value("unit_code"), step: try row.value("step"),
+                      due: try row.value("due_at"), round: try row.value("ladder_round"))
     }
 
     /// The leadership's escalation list, newest first, a page at a time.
     public static func escalations(
-        for staff: Staff, from: Date? = nil, to: Date? = nil, openOnly: Bool = false, limit: Int = 50, cursor: String? = nil,
-        at now: Date, on connection: PostgresConnection, logger: Logger
+        for staff: Staff, from: Date? = nil, to: Date? = nil, openOnly: Bool = false, countingOnly: Bool = false,
+        limit: Int = 50, cursor: String? = nil, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> Page<Escalation> {
         try staff.require(.operator, .dispatcher, .manager, .supervisor)
         guard (1...500).contains(limit) else { throw HotlineError.validation(field: "limit", "must be between 1 and 500") }
@@ -202,6 +224,7 @@ public enum Supervision {
             WHERE (\(from)::timestamptz IS NULL OR e.escalated_at >= \(from))
               AND (\(to)::timestamptz IS NULL OR e.escalated_at < \(to))
               AND (NOT \(openOnly) OR (d.met_at IS NULL AND d.closed_at IS NULL))
+              AND (NOT \(countingOnly) OR \(unescaped: Self.counts("e")))
             ORDER BY e.escalated_at DESC, e.id DESC
             OFFSET \(offset) LIMIT \(limit + 1)
             """, logger: logger)
@@ -223,18 +246,27 @@ public enum Supervision {
         return Page(items: items, nextCursor: rows.count > limit ? Cursor.encode(Int64(offset + limit + 1)) : nil)
     }
 
+    /// An escalation counts against its unit unless the assignment was returned with approval
+    /// (nothing of it counts then) or the case was withdrawn.
+    static func counts(_ alias: String) -> String {
+        """
+        NOT EXISTS (SELECT FROM deadlines xd JOIN assignments xa ON xa.id = xd.assignment_id
+                    WHERE xd.id = \(alias).deadline_id AND xa.status = 'returned')
+        """
+    }
+
     /// The period's escalations a page at a time, and every unit escalated twice or more in it.
     public static func accountability(
         for staff: Staff, period: Period, limit: Int = 50, cursor: String? = nil, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws -> Accountability {
         try staff.require(.manager, .supervisor)
-        let escalations = try await escalations(for: staff, from: period.start, to: period.end, limit: limit, cursor: cursor,
-                                                at: now, on: connection, logger: logger)
+        let escalations = try await escalations(for: staff, from: period.start, to: period.end, countingOnly: true,
+                                                limit: limit, cursor: cursor, at: now, on: connection, logger: logger)
         let repeated = try await connection.rows("""
             SELECT e.unit_code, u.name, count(*) AS n
             FROM escalations e JOIN units u ON u.code = e.unit_code
-            WHERE e.escalated_at >= \(period.start) AND e.escalated_at < \(period.end)
+            WHERE e.escalated_at >= \(period.start) AND e.escalated_at < \(period.end) AND \(unescaped: Self.counts("e"))
             GROUP BY e.unit_code, u.name HAVING count(*) >= 2
             ORDER BY count(*) DESC, e.unit_code
             """, logger: logger).map { row in

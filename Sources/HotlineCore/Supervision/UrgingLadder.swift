@@ -35,12 +35,15 @@ public enum UrgingLadder {
         var calendar: WorkingCalendar?
         while true {
             let done = try await database.transaction(logger: logger) { connection -> (Int, Int, Int) in
+                // A pending return pauses the unit's ladder: its rows wait, still due, and climb
+                // at the first sweep after a rejection as if they had never paused.
                 let rows = try await connection.rows("""
-                    SELECT id, case_id, unit_code, step, due_at, ladder_level FROM deadlines
-                    WHERE ladder_next_at < \(now) AND ladder_next_at IS NOT NULL AND met_at IS NULL AND closed_at IS NULL
-                    ORDER BY ladder_next_at
+                    SELECT d.id, d.case_id, d.unit_code, d.step, d.due_at, d.ladder_level, d.ladder_round FROM deadlines d
+                    WHERE d.ladder_next_at < \(now) AND d.ladder_next_at IS NOT NULL AND d.met_at IS NULL AND d.closed_at IS NULL
+                      AND NOT EXISTS (SELECT FROM return_requests r WHERE r.assignment_id = d.assignment_id AND r.status = 'pending')
+                    ORDER BY d.ladder_next_at
                     LIMIT \(batch)
-                    FOR UPDATE SKIP LOCKED
+                    FOR UPDATE OF d SKIP LOCKED
                     """, logger: logger)
                 guard !rows.isEmpty else { return (0, 0, 0) }
                 if calendar == nil { calendar = try await CalendarStore.load(on: connection, logger: logger) }
@@ -48,7 +51,8 @@ public enum UrgingLadder {
                     Step(
                         deadlineId: try row.value("id"), caseId: try row.value("case_id"), unit: try row.value("unit_code"),
                         name: try row.value("step"), due: try row.value("due_at"),
-                        level: Int(try row.value("ladder_level", as: Int16.self)) + 1
+                        level: Int(try row.value("ladder_level", as: Int16.self)) + 1,
+                        round: try row.value("ladder_round")
                     )
                 }
                 let written = try await climb(steps, calendar: calendar!, at: now, on: connection, logger: logger)
@@ -59,6 +63,10 @@ public enum UrgingLadder {
             report.escalations += done.2
             // A row climbs one level per batch; a pass ends when nothing it can claim is due.
             if done.0 == 0 { break }
+        }
+        // A request lapses with the deadline it asked about.
+        _ = try await database.transaction(logger: logger) { connection in
+            try await ExtensionRequests.lapseOverdue(at: now, on: connection, logger: logger)
         }
         let elapsed = ContinuousClock.now - started
         report.milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
@@ -82,6 +90,7 @@ public enum UrgingLadder {
         let name: String
         let due: Date
         let level: Int
+        let round: Int16
     }
 
     /// Writes the next level of each step (where it has not been written before) with its
@@ -95,10 +104,11 @@ public enum UrgingLadder {
         if !urgings.isEmpty {
             let rows = try await connection.rows("""
                 WITH fresh AS (
-                    INSERT INTO urgings (case_id, deadline_id, unit_code, level, urged_at)
-                    SELECT c, d, u, l, \(now) FROM unnest(\(urgings.map(\.caseId)), \(urgings.map(\.deadlineId)),
-                                                     \(urgings.map(\.unit)), \(urgings.map { Int16($0.level) })) AS x (c, d, u, l)
-                    ON CONFLICT (deadline_id, level) DO NOTHING
+                    INSERT INTO urgings (case_id, deadline_id, unit_code, level, ladder_round, urged_at)
+                    SELECT c, d, u, l, r, \(now) FROM unnest(\(urgings.map(\.caseId)), \(urgings.map(\.deadlineId)),
+                                                        \(urgings.map(\.unit)), \(urgings.map { Int16($0.level) }),
+                                                        \(urgings.map(\.round))) AS x (c, d, u, l, r)
+                    ON CONFLICT (deadline_id, ladder_round, level) DO NOTHING
                     RETURNING case_id, deadline_id, unit_code, level
                 )
                 INSERT INTO case_events (case_id, at, kind, actor_role, unit_code, details)
@@ -113,10 +123,10 @@ public enum UrgingLadder {
             let overdue = escalations.map { calendar.workingDays(after: $0.due, through: now) }
             let rows = try await connection.rows("""
                 WITH fresh AS (
-                    INSERT INTO escalations (case_id, deadline_id, unit_code, escalated_at)
-                    SELECT c, d, u, \(now) FROM unnest(\(escalations.map(\.caseId)), \(escalations.map(\.deadlineId)),
-                                                  \(escalations.map(\.unit))) AS x (c, d, u)
-                    ON CONFLICT (deadline_id) DO NOTHING
+                    INSERT INTO escalations (case_id, deadline_id, unit_code, ladder_round, escalated_at)
+                    SELECT c, d, u, r, \(now) FROM unnest(\(escalations.map(\.caseId)), \(escalations.map(\.deadlineId)),
+                                                     \(escalations.map(\.unit)), \(escalations.map(\.round))) AS x (c, d, u, r)
+                    ON CONFLICT (deadline_id, ladder_round) DO NOTHING
                     RETURNING case_id, deadline_id, unit_code
                 )
                 INSERT INTO case_events (case_id, at, kind, actor_role, unit_code, details)

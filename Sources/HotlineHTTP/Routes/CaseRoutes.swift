@@ -21,7 +21,8 @@ struct CaseRoutes {
         }
         api.get("cases") { request, context in
             let staff = try context.signedIn()
-            let filter = try Self.filter(request)
+            var filter = try Self.filter(request)
+            filter.now = services.clock.now()
             let page = try await database.read(logger: context.logger) {
                 try await CaseQueries.list(filter, for: staff, on: $0, logger: context.logger)
             }
@@ -75,12 +76,23 @@ struct CaseRoutes {
         var checker = FieldChecker()
         filter.category = checker.text(request.query("category"), field: "category", max: 64, required: false)
         filter.text = checker.text(request.query("q"), field: "q", max: 100, required: false)
+        filter.leadUnit = checker.text(request.query("lead_unit"), field: "lead_unit", max: 64, required: false)
         try checker.check()
+        filter.overdue = try request.query("overdue").map { try flag($0, field: "overdue") }
+        filter.escalated = try request.query("escalated").map { try flag($0, field: "escalated") }
         filter.acceptedFrom = try request.query("accepted_from").map { try instant($0, field: "accepted_from", endOfDay: false) }
         filter.acceptedTo = try request.query("accepted_to").map { try instant($0, field: "accepted_to", endOfDay: true) }
         filter.limit = try request.query("limit", in: 1...500) ?? 50
         filter.cursor = request.query("cursor")
         return filter
+    }
+
+    static func flag(_ text: String, field: String) throws -> Bool {
+        switch text {
+        case "true": return true
+        case "false": return false
+        default: throw HotlineError.validation(field: field, "must be true or false")
+        }
     }
 
     /// A day (Shanghai; the whole day) or an RFC 3339 time.

@@ -18,27 +18,27 @@ struct HandlingRoutes {
             try await Signing.sign(number, by: work.staff, at: work.now, on: work.connection, logger: work.logger)
         }
         step(api, "return-requests", status: .created) { number, work in
-            _ = try await Returns.request(number, try work.body.decode(Returns.Request.self), by: work.staff, at: work.now,
+            _ = try await ReturnRequests.request(number, try work.body.decode(ReturnRequests.Request.self), by: work.staff, at: work.now,
                                           on: work.connection, logger: work.logger)
         }
         step(api, "return-requests/:id/approve") { number, work in
-            try await Returns.approve(number, requestId: try work.id, try work.body.decodeOrEmpty(Dispatch.Request.self),
+            try await ReturnRequests.approve(number, requestId: try work.id, try work.body.decodeOrEmpty(Dispatch.Request.self),
                                       by: work.staff, at: work.now, on: work.connection, logger: work.logger)
         }
         step(api, "return-requests/:id/reject") { number, work in
-            try await Returns.reject(number, requestId: try work.id, try work.body.decode(Returns.Rejection.self),
+            try await ReturnRequests.reject(number, requestId: try work.id, try work.body.decode(ReturnRequests.Rejection.self),
                                      by: work.staff, at: work.now, on: work.connection, logger: work.logger)
         }
         step(api, "extension-requests", status: .created) { number, work in
-            _ = try await Extensions.request(number, try work.body.decode(Extensions.Request.self), by: work.staff, at: work.now,
+            _ = try await ExtensionRequests.request(number, try work.body.decode(ExtensionRequests.Request.self), by: work.staff, at: work.now,
                                              on: work.connection, logger: work.logger)
         }
         step(api, "extension-requests/:id/approve") { number, work in
-            try await Extensions.approve(number, requestId: try work.id, try work.body.decodeOrEmpty(Extensions.Approval.self),
+            try await ExtensionRequests.approve(number, requestId: try work.id, try work.body.decodeOrEmpty(ExtensionRequests.Approval.self),
                                          by: work.staff, at: work.now, on: work.connection, logger: work.logger)
         }
         step(api, "extension-requests/:id/reject") { number, work in
-            try await Extensions.reject(number, requestId: try work.id, try work.body.decode(Extensions.Rejection.self),
+            try await ExtensionRequests.reject(number, requestId: try work.id, try work.body.decode(ExtensionRequests.Rejection.self),
                                         by: work.staff, at: work.now, on: work.connection, logger: work.logger)
         }
         step(api, "opinions", status: .created) { number, work in

@@ -46,7 +46,7 @@ struct SupervisionRoutes {
 
         let steps = HandlingRoutes(services: services)
         steps.step(api, "urge", status: .created) { number, work in
-            try await Supervision.urge(number, try work.body.decodeOrEmpty(Supervision.Note.self), by: work.staff, at: work.now,
+            try await Supervision.urge(number, try work.body.decode(Supervision.Note.self), by: work.staff, at: work.now,
                                        on: work.connection, logger: work.logger)
         }
         steps.step(api, "escalate", status: .created) { number, work in

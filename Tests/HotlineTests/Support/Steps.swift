@@ -45,6 +45,12 @@ extension TestHotline {
         try await request(.get, "/api/v1/cases/\(number)/timeline", as: "dispatcher").items().map { $0["kind"] as! String }
     }
 
+    /// The body of an urging or escalation by hand, which names the assignment and the step.
+    func supervising(_ number: String, unit: String = "housing", step: String, _ fields: [String: Any]) async throws -> String {
+        let assignment = try #require(try await view(number).assignment(unit)?["id"] as? Int, "\(unit) has no assignment")
+        return json(fields.merging(["assignment": assignment, "step": step]) { $1 })
+    }
+
     /// A case filed, dispatched to housing (with environment assisting) and signed by housing.
     func caseInProgress(_ body: String = CaseBodies.complaint(), assists: [String] = ["environment"]) async throws -> String {
         let number = try await fileCase(body)
