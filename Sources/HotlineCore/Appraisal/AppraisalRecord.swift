@@ -51,14 +51,16 @@ enum AppraisalRecord {
         let late = late(now)
         var counts: [String: Counts] = [:]
 
-        // On-time signing: assignments dispatched in the month (approved returns excluded).
+        // On-time signing: assignments dispatched in the month (approved returns excluded). A
+        // sign deadline that ended unmet before it passed (cancelled, merged while running) is
+        // neither met nor missed; one missed before its case was merged stays missed.
         for row in try await connection.rows("""
             SELECT d.unit_code AS unit, count(*) FILTER (WHERE \(unescaped: onTime)) AS num,
                    count(*) FILTER (WHERE \(unescaped: onTime) OR \(unescaped: late)) AS den
             FROM assignments a
             JOIN deadlines d ON d.assignment_id = a.id AND d.step = 'sign'
             WHERE a.dispatched_at >= \(start) AND a.dispatched_at < \(end)
-              AND a.status NOT IN ('returned', 'cancelled') AND \(unescaped: kept("a"))
+              AND a.status <> 'returned' AND \(unescaped: kept("a"))
               AND (\(only)::text IS NULL OR a.unit_code = \(only))
             GROUP BY d.unit_code
             """, logger: logger) {
