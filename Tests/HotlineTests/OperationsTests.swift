@@ -91,7 +91,7 @@ import Testing
     /// clients retry, not a 500.
     @Test func anUnreachableDatabaseIsUnavailable() {
         let failure = DatabaseFailure.translate(ConnectionPoolError.connectionCreationCircuitBreakerTripped)
-        #expect((failure as? HotlineError)?.code == "database_unavailable")
+        #expect((failure as? HotlineError)?.code.rawValue == "database_unavailable")
         #expect((DatabaseFailure.translate(TestFailure("other")) as? HotlineError) == nil)
     }
 }

@@ -36,7 +36,7 @@ public enum AppraisalPublication {
             throw HotlineError.validation(field: "reason", "publishing a period again needs a reason")
         }
         guard period.start < now else {
-            throw HotlineError(.unprocessable, code: "period_not_started", "this period has not begun")
+            throw HotlineError(.unprocessable, code: .periodNotStarted, "this period has not begun")
         }
         var report = try await Appraisal.compute(period, at: now, on: connection, logger: logger)
         report.revision = Int(last) + 1

@@ -106,7 +106,7 @@ public enum CalendarStore {
         if let clash = try await connection.row("""
             SELECT day::text AS day, year FROM calendar_days WHERE day = ANY(\(dates)::date[]) ORDER BY day LIMIT 1
             """, logger: logger) {
-            throw HotlineError(.unprocessable, code: "calendar_overlap",
+            throw HotlineError(.unprocessable, code: .calendarOverlap,
                                "\(try clash.value("day", as: String.self)) is already given by the calendar of \(try clash.value("year", as: Int32.self))")
         }
         try await connection.execute("""

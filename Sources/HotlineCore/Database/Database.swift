@@ -88,7 +88,7 @@ extension Database {
 public enum DatabaseFailure {
     /// The answer to a request whose database went away under it (503): its client retries.
     static var unavailable: HotlineError {
-        HotlineError(.unavailable, code: "database_unavailable",
+        HotlineError(.unavailable, code: .databaseUnavailable,
                      "the database is not reachable right now; retry with the same Idempotency-Key")
     }
 
@@ -155,26 +155,26 @@ public enum DatabaseFailure {
         }
         switch psql.serverInfo?[.sqlState] {
         case "23505":
-            return HotlineError(.conflict, code: "conflict", "this conflicts with an existing record")
+            return HotlineError(.conflict, code: .conflict, "this conflicts with an existing record")
         case "23503":
-            return HotlineError(.unprocessable, code: "unknown_reference", "a code in the request names nothing known")
+            return HotlineError(.unprocessable, code: .unknownReference, "a code in the request names nothing known")
         case "23502", "23514":
-            return HotlineError(.badRequest, code: "validation_failed", "a value breaks a rule of the record")
+            return HotlineError(.badRequest, code: .validationFailed, "a value breaks a rule of the record")
         case "54000":
             // A program limit (a word too long for the text index, a row too big): input too large.
-            return HotlineError(.badRequest, code: "validation_failed", "a value is too large to be stored")
+            return HotlineError(.badRequest, code: .validationFailed, "a value is too large to be stored")
         case let state? where state.hasPrefix("22"):
             // Data exceptions (too long, out of range, bad encoding) come from input.
-            return HotlineError(.badRequest, code: "validation_failed", "a value is out of range or malformed")
+            return HotlineError(.badRequest, code: .validationFailed, "a value is out of range or malformed")
         case "57014":
             // The statement ran past its time limit (statement_timeout): cancelled, nothing changed.
-            return HotlineError(.unavailable, code: "query_timeout",
+            return HotlineError(.unavailable, code: .queryTimeout,
                                 "the database took too long to answer; retry with the same Idempotency-Key")
         case "25P03":
             // idle_in_transaction_session_timeout ended the session under a stalled transaction.
             return unavailable
         case "40001", "40P01":
-            return HotlineError(.conflict, code: "conflict", "a concurrent change got in the way; retry")
+            return HotlineError(.conflict, code: .conflict, "a concurrent change got in the way; retry")
         // 25006: a write reached a server that is read-only: a replica, or a primary that is
         // being demoted in a failover. Nothing was written; the retry finds the new primary.
         case "57P01", "57P02", "57P03", "08000", "08003", "08006", "25006":

@@ -54,7 +54,7 @@ enum Assignments {
             WHERE id = \(assignment.id) AND status = ANY(\(allowed.map(\.rawValue))) RETURNING id
             """, logger: logger)
         guard moved == 1 else {
-            throw HotlineError(.conflict, code: "invalid_transition",
+            throw HotlineError(.conflict, code: .invalidTransition,
                                "cannot \(action): the assignment of \(assignment.unit) is \(assignment.status.rawValue)")
         }
     }

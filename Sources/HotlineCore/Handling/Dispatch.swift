@@ -52,7 +52,7 @@ public enum Dispatch {
                                                      on: connection, logger: logger),
                   suggestion.lead != returned
             else {
-                throw HotlineError(.unprocessable, code: "no_routing",
+                throw HotlineError(.unprocessable, code: .noRouting,
                                    "name a lead_unit: the category's routing suggests none for this case")
             }
             lead = suggestion.lead
@@ -63,7 +63,7 @@ public enum Dispatch {
         Categories.checkTeam(lead: team.lead, assist: team.assists, field: "assist_units", into: &checker)
         try checker.check()
         if team.lead == returned {
-            throw HotlineError(.unprocessable, code: "same_unit", "the unit that returned the case cannot lead it again")
+            throw HotlineError(.unprocessable, code: .sameUnit, "the unit that returned the case cannot lead it again")
         }
         try await Units.requireUnit(team.lead, field: "lead_unit", on: connection, logger: logger, active: true)
         for unit in team.assists {

@@ -41,17 +41,17 @@ public enum ExtensionRequests {
             let reason = try Handling.reason(request.reason)
             let most = try await Handling.limits(for: step.handle, on: connection, logger: logger)[.extension]!.amount
             guard most > 0 else {
-                throw HotlineError(.unprocessable, code: "extension_not_allowed",
+                throw HotlineError(.unprocessable, code: .extensionNotAllowed,
                                    "this case's limits allow no extension (urgent cases have none)")
             }
             guard (1...most).contains(request.workingDays) else {
                 throw HotlineError.validation(field: "working_days", "must be between 1 and \(most)")
             }
             guard let reply = try await openReplyDeadline(lead.id, on: connection, logger: logger) else {
-                throw HotlineError(.conflict, code: "invalid_transition", "the lead unit has no reply pending")
+                throw HotlineError(.conflict, code: .invalidTransition, "the lead unit has no reply pending")
             }
             guard now <= reply.due else {
-                throw HotlineError(.unprocessable, code: "deadline_passed", "an extension must be asked for before the reply deadline")
+                throw HotlineError(.unprocessable, code: .deadlinePassed, "an extension must be asked for before the reply deadline")
             }
             guard let row = try await connection.row("""
                 INSERT INTO extension_requests (case_id, assignment_id, deadline_id, unit_code, working_days, reason,
@@ -59,7 +59,7 @@ public enum ExtensionRequests {
                 VALUES (\(step.handle.id), \(lead.id), \(reply.id), \(lead.unit), \(request.workingDays), \(reason), \(now), \(staff.id))
                 ON CONFLICT (assignment_id) DO NOTHING RETURNING id
                 """, logger: logger) else {
-                throw HotlineError(.unprocessable, code: "already_requested", "an extension is asked for once per assignment")
+                throw HotlineError(.unprocessable, code: .alreadyRequested, "an extension is asked for once per assignment")
             }
             let id: Int64 = try row.value("id")
             step.details = [
@@ -164,11 +164,11 @@ public enum ExtensionRequests {
             """, logger: logger) else { throw HotlineError.notFound("extension request") }
         let status: String = try row.value("status")
         guard status == "pending" else {
-            throw HotlineError(.conflict, code: "invalid_transition", "this extension request is already \(status)")
+            throw HotlineError(.conflict, code: .invalidTransition, "this extension request is already \(status)")
         }
         guard let deadline: Int64 = try row.value("deadline_id"), try row.value("running", as: Bool?.self) == true,
               now <= (try row.value("due_at", as: Date.self)) else {
-            throw HotlineError(.conflict, code: "request_lapsed",
+            throw HotlineError(.conflict, code: .requestLapsed,
                                "this extension request lapsed: the reply deadline it asked about has passed or ended")
         }
         return Pending(workingDays: Int(try row.value("working_days", as: Int32.self)),

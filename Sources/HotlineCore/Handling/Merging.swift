@@ -16,16 +16,16 @@ public enum Merging {
         let master = try await StepRunner.run(.merge, number, by: staff, alsoLocking: {
             let request = try input()
             guard request.master != number else {
-                throw HotlineError(.unprocessable, code: "same_case", "a case cannot be merged into itself")
+                throw HotlineError(.unprocessable, code: .sameCase, "a case cannot be merged into itself")
             }
             return request.master
         }, at: now, on: connection, logger: logger) { step in
             let (master, duplicate) = (step.other!, step.handle)
             guard master.mergedInto == nil, master.status != .closed, master.status != .merged else {
-                throw HotlineError(.unprocessable, code: "master_not_open", "the master must be an open case that is not merged itself")
+                throw HotlineError(.unprocessable, code: .masterNotOpen, "the master must be an open case that is not merged itself")
             }
             if try await connection.row("SELECT 1 FROM cases WHERE merged_into = \(duplicate.id) LIMIT 1", logger: logger) != nil {
-                throw HotlineError(.unprocessable, code: "has_duplicates", "this case is the master of others; merge those first")
+                throw HotlineError(.unprocessable, code: .hasDuplicates, "this case is the master of others; merge those first")
             }
             // Deadlines still running close as merged; one already missed stays missed.
             try await Assignments.cancelAll(caseId: duplicate.id, reason: "merged", at: now, on: connection, logger: logger)

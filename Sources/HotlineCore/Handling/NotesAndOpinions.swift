@@ -36,7 +36,7 @@ public enum AssistingOpinions {
             let text = checker.text(try input().text, field: "text", max: 4000, multiline: true)
             try checker.check()
             guard own.status == .signed || own.status == .done else {
-                throw HotlineError(.conflict, code: "invalid_transition", "sign the assignment before giving an opinion")
+                throw HotlineError(.conflict, code: .invalidTransition, "sign the assignment before giving an opinion")
             }
             let id = try await connection.row("""
                 INSERT INTO opinions (case_id, assignment_id, unit_code, text, given_at, given_by)

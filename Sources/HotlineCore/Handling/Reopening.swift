@@ -20,7 +20,7 @@ public enum Review {
             let reason = try Handling.reason(try input().reason)
             try await requireRatedUnsatisfied(handle, action: "reopen", on: connection, logger: logger)
             guard handle.reopenCount < reopenLimit else {
-                throw HotlineError(.unprocessable, code: "reopen_limit", "a case is reopened at most \(reopenLimit) times")
+                throw HotlineError(.unprocessable, code: .reopenLimit, "a case is reopened at most \(reopenLimit) times")
             }
             let limits = try await Handling.limits(for: handle, on: connection, logger: logger)
             let calendar = try await CalendarStore.load(on: connection, logger: logger)
@@ -42,7 +42,7 @@ public enum Review {
                 step.details["left_master"] = .bool(true)
             } else {
                 guard let active = try await Assignments.activeLead(caseId: handle.id, on: connection, logger: logger) else {
-                    throw HotlineError(.conflict, code: "invalid_transition", "this case has no lead unit to go back to")
+                    throw HotlineError(.conflict, code: .invalidTransition, "this case has no lead unit to go back to")
                 }
                 // Back to the same lead unit, no new signing, a reply deadline of its own.
                 try await Assignments.move(active, to: .signed, from: [.replied], action: "reopen", at: now,
@@ -80,7 +80,7 @@ public enum Review {
         try await StepRunner.run(.exempt, number, by: staff, at: now, on: connection, logger: logger) { step in
             let reason = try Handling.reason(try input().reason)
             guard !step.handle.exempt else {
-                throw HotlineError(.conflict, code: "already_exempt", "this case is already exempt from appraisal")
+                throw HotlineError(.conflict, code: .alreadyExempt, "this case is already exempt from appraisal")
             }
             try await connection.execute("UPDATE cases SET exempt_reason = \(reason) WHERE id = \(step.handle.id)", logger: logger)
             step.details = ["reason": .string(reason)]
@@ -94,7 +94,7 @@ public enum Review {
               let visit = try await ReturnVisits.latestReachedVisit(caseId: handle.id, replyId: replyId, on: connection, logger: logger),
               visit.satisfaction == .unsatisfied
         else {
-            throw HotlineError(.conflict, code: "invalid_transition",
+            throw HotlineError(.conflict, code: .invalidTransition,
                                "cannot \(action) a case whose citizen has not been reached and rated it unsatisfied")
         }
     }

@@ -32,14 +32,14 @@ public enum ReturnRequests {
             let request = try input()
             let reason = try Handling.reason(request.reason)
             if lead.designated {
-                throw HotlineError(.unprocessable, code: "designated_dispatch",
+                throw HotlineError(.unprocessable, code: .designatedDispatch,
                                    "a designated dispatch (指定派单) cannot be returned")
             }
             if try await connection.row("SELECT 1 FROM return_requests WHERE assignment_id = \(lead.id)", logger: logger) != nil {
-                throw HotlineError(.unprocessable, code: "already_requested", "this assignment has asked for a return before")
+                throw HotlineError(.unprocessable, code: .alreadyRequested, "this assignment has asked for a return before")
             }
             guard try await DeadlineLedger.meet(assignmentId: lead.id, step: .returnWindow, at: now, on: connection, logger: logger) == true else {
-                throw HotlineError(.unprocessable, code: "deadline_passed", "the window for returning this case has closed")
+                throw HotlineError(.unprocessable, code: .deadlinePassed, "the window for returning this case has closed")
             }
             if let suggested = request.suggestedUnit {
                 try await Units.requireUnit(suggested, field: "suggested_unit", on: connection, logger: logger, active: true)
@@ -49,7 +49,7 @@ public enum ReturnRequests {
                 VALUES (\(step.handle.id), \(lead.id), \(lead.unit), \(reason), \(request.suggestedUnit), \(now), \(staff.id))
                 ON CONFLICT (assignment_id) DO NOTHING RETURNING id
                 """, logger: logger) else {
-                throw HotlineError(.unprocessable, code: "already_requested", "this assignment has asked for a return before")
+                throw HotlineError(.unprocessable, code: .alreadyRequested, "this assignment has asked for a return before")
             }
             let id: Int64 = try row.value("id")
             step.details = [
@@ -119,7 +119,7 @@ public enum ReturnRequests {
             """, logger: logger) else { throw HotlineError.notFound("return request") }
         let status: String = try row.value("status")
         guard status == "pending" else {
-            throw HotlineError(.conflict, code: "invalid_transition", "this return request is already \(status)")
+            throw HotlineError(.conflict, code: .invalidTransition, "this return request is already \(status)")
         }
         return Pending(assignmentId: try row.value("assignment_id"), unit: try row.value("unit_code"),
                        suggestedUnit: try row.value("suggested_unit"))

@@ -43,10 +43,10 @@ public enum ReturnVisits {
         let (recorded, attempts) = try await StepRunner.run(step, number, by: staff, at: now, on: connection, logger: logger) { step in
             let handle = step.handle
             guard let replyId = handle.replyId else {
-                throw HotlineError(.conflict, code: "invalid_transition", "this case has no reply to visit about")
+                throw HotlineError(.conflict, code: .invalidTransition, "this case has no reply to visit about")
             }
             if try await latestReachedVisit(caseId: handle.id, replyId: replyId, on: connection, logger: logger) != nil {
-                throw HotlineError(.conflict, code: "invalid_transition",
+                throw HotlineError(.conflict, code: .invalidTransition,
                                    "the citizen was already reached about this reply; reopen the case or close it after review")
             }
             let id = try await connection.row("""

@@ -211,11 +211,11 @@ public enum Intake {
                    (SELECT unit_group FROM units WHERE code = \(region)) AS region_group
             """), logger: logger)!
         guard try row.value("category_active", as: Bool?.self) == true else {
-            throw HotlineError(.unprocessable, code: "unknown_category", "category names no active category")
+            throw HotlineError(.unprocessable, code: .unknownCategory, "category names no active category")
         }
         if region != nil {
             guard let group = try row.value("region_group", as: String?.self), UnitGroup(rawValue: group)?.isArea == true else {
-                throw HotlineError(.unprocessable, code: "unknown_region",
+                throw HotlineError(.unprocessable, code: .unknownRegion,
                                    "location.region names no district, functional zone or town")
             }
         }

@@ -116,7 +116,7 @@ public enum KnowledgeBase {
     /// Who may write an article of a unit: its own handlers, and admins.
     static func requireWriter(_ staff: Staff, of unit: String) throws {
         guard staff.role == .admin || (staff.role == .handler && staff.unit == unit) else {
-            throw HotlineError(.forbidden, code: "not_owner_unit", "only the article's own unit (or an admin) may change it")
+            throw HotlineError(.forbidden, code: .notOwnerUnit, "only the article's own unit (or an admin) may change it")
         }
     }
 
@@ -133,7 +133,7 @@ public enum KnowledgeBase {
         let unit: String
         if staff.role == .handler {
             if let named = input.unit, named != staff.unit {
-                throw HotlineError(.forbidden, code: "not_owner_unit", "a handler writes its own unit's articles")
+                throw HotlineError(.forbidden, code: .notOwnerUnit, "a handler writes its own unit's articles")
             }
             unit = staff.unit!
         } else {
@@ -181,7 +181,7 @@ public enum KnowledgeBase {
         try requireWriter(staff, of: current.unit)
         let allowed: Set<ArticleStatus> = status == .published ? [.draft, .withdrawn] : [.published]
         guard allowed.contains(current.status) else {
-            throw HotlineError(.conflict, code: "invalid_transition",
+            throw HotlineError(.conflict, code: .invalidTransition,
                                "cannot \(status == .published ? "publish" : "withdraw") an article that is \(current.status.rawValue)")
         }
         try await connection.execute("""
@@ -349,7 +349,7 @@ public enum KnowledgeBase {
             versions[try row.value("id")] = Int(try row.value("version", as: Int32.self))
         }
         if let missing = ids.first(where: { versions[$0] == nil }) {
-            throw HotlineError(.unprocessable, code: "unknown_article",
+            throw HotlineError(.unprocessable, code: .unknownArticle,
                                "article \(missing) is not a published article valid today")
         }
         return versions
@@ -395,7 +395,7 @@ public enum KnowledgeBase {
         try checker.check()
         let category = input.category ?? current?.category
         if let category, try await connection.row("SELECT 1 FROM categories WHERE code = \(category)", logger: logger) == nil {
-            throw HotlineError(.unprocessable, code: "unknown_category", "category names no known category")
+            throw HotlineError(.unprocessable, code: .unknownCategory, "category names no known category")
         }
         let vector = ChineseText.vector([(title!, "A"), (keywords.joined(separator: " "), "B"), (body!, "C")])
         return Fields(category: category, title: title!, body: body!, keywords: keywords, validFrom: validFrom,

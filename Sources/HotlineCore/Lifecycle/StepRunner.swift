@@ -73,7 +73,7 @@ enum StepRunner {
         var other: CaseHandle?
         if let master = try master() {
             guard let found = try await CaseAccess.find(master, on: connection, logger: logger, lock: true) else {
-                throw HotlineError(.unprocessable, code: "unknown_master", "master names no case")
+                throw HotlineError(.unprocessable, code: .unknownMaster, "master names no case")
             }
             other = found
         }
@@ -213,11 +213,11 @@ enum StepRunner {
     static func refusal(_ actors: Set<StepActor>, _ steps: [CaseStep]) -> HotlineError {
         switch actors {
         case [.leadHandler]:
-            HotlineError(.forbidden, code: "not_lead_unit", "only a handler of the case's lead unit may do this")
+            HotlineError(.forbidden, code: .notLeadUnit, "only a handler of the case's lead unit may do this")
         case [.assistingHandler]:
-            HotlineError(.forbidden, code: "not_assisting_unit", "only a handler of an assisting unit may do this")
+            HotlineError(.forbidden, code: .notAssistingUnit, "only a handler of an assisting unit may do this")
         case [.leadHandler, .assistingHandler]:
-            HotlineError(.forbidden, code: "not_assigned", "only a handler of a unit assigned to the case may do this")
+            HotlineError(.forbidden, code: .notAssigned, "only a handler of a unit assigned to the case may do this")
         default:
             HotlineError.forbidden("this needs the role "
                 + Set(steps.flatMap(Lifecycle.roles(of:))).map(\.rawValue).sorted().joined(separator: " or "))

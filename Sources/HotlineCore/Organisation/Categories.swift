@@ -176,7 +176,7 @@ public enum Categories {
                     \(category.defaultAssistUnits), \(category.active), \(category.publicDescription))
             ON CONFLICT (code) DO NOTHING RETURNING code
             """, logger: logger) == 1
-        else { throw HotlineError(.conflict, code: "already_exists", "a category with this code exists") }
+        else { throw HotlineError(.conflict, code: .alreadyExists, "a category with this code exists") }
         try await replaceRoutesAndLimits(category, on: connection, logger: logger)
         return try await get(category.code, on: connection, logger: logger)
     }
@@ -205,7 +205,7 @@ public enum Categories {
                 WHERE code = \(code)
                 """, logger: logger)
         } catch where DatabaseFailure.constraint(of: error) == "categories_no_cycle" {
-            throw HotlineError(.unprocessable, code: "category_cycle", "a category cannot be placed under one of its own descendants")
+            throw HotlineError(.unprocessable, code: .categoryCycle, "a category cannot be placed under one of its own descendants")
         }
         try await replaceRoutesAndLimits(category, on: connection, logger: logger)
         return try await get(code, on: connection, logger: logger)
@@ -234,7 +234,7 @@ public enum Categories {
 
         if let parent = category.parent,
            try await connection.row("SELECT 1 FROM categories WHERE code = \(parent)", logger: logger) == nil {
-            throw HotlineError(.unprocessable, code: "unknown_category", "parent names no known category")
+            throw HotlineError(.unprocessable, code: .unknownCategory, "parent names no known category")
         }
         var units = Set(category.defaultAssistUnits)
         if let lead = category.defaultLeadUnit { units.insert(lead) }
@@ -249,10 +249,10 @@ public enum Categories {
         var groups: [String: String] = [:]
         for row in known { groups[try row.value("code")] = try row.value("unit_group") }
         if let missing = units.union(regionCodes).sorted().first(where: { groups[$0] == nil }) {
-            throw HotlineError(.unprocessable, code: "unknown_unit", "unit \(missing) is not known")
+            throw HotlineError(.unprocessable, code: .unknownUnit, "unit \(missing) is not known")
         }
         if let notArea = regionCodes.first(where: { UnitGroup(rawValue: groups[$0]!)?.isArea != true }) {
-            throw HotlineError(.unprocessable, code: "not_a_region",
+            throw HotlineError(.unprocessable, code: .notARegion,
                                "region \(notArea) is not a district, functional zone or town")
         }
     }

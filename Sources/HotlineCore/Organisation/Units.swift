@@ -121,7 +121,7 @@ public enum Units {
             ON CONFLICT (code) DO NOTHING RETURNING code
             """, logger: logger)
         guard inserted == 1 else {
-            throw HotlineError(.conflict, code: "already_exists", "a unit with this code exists")
+            throw HotlineError(.conflict, code: .alreadyExists, "a unit with this code exists")
         }
         return try await get(input.code, on: connection, logger: logger)
     }
@@ -140,7 +140,7 @@ public enum Units {
             current.parent = parent
         }
         if current.parent == code {
-            throw HotlineError(.unprocessable, code: "unit_cycle", "a unit cannot be its own parent")
+            throw HotlineError(.unprocessable, code: .unitCycle, "a unit cannot be its own parent")
         }
         do {
             try await connection.execute("""
@@ -149,7 +149,7 @@ public enum Units {
                 WHERE code = \(code)
                 """, logger: logger)
         } catch where DatabaseFailure.constraint(of: error) == "units_no_cycle" {
-            throw HotlineError(.unprocessable, code: "unit_cycle", "a unit cannot be placed under one of its own descendants")
+            throw HotlineError(.unprocessable, code: .unitCycle, "a unit cannot be placed under one of its own descendants")
         }
         return current
     }
@@ -163,10 +163,10 @@ public enum Units {
             "SELECT active FROM units WHERE code = \(code)", logger: logger
         )
         guard let found else {
-            throw HotlineError(.unprocessable, code: "unknown_unit", "\(field) names no known unit")
+            throw HotlineError(.unprocessable, code: .unknownUnit, "\(field) names no known unit")
         }
         if active, try !found.value("active", as: Bool.self) {
-            throw HotlineError(.unprocessable, code: "inactive_unit", "\(field) names a unit that is no longer active")
+            throw HotlineError(.unprocessable, code: .inactiveUnit, "\(field) names a unit that is no longer active")
         }
     }
 

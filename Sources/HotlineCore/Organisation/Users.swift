@@ -148,7 +148,7 @@ public enum Users {
     ) async throws -> User {
         // Nobody locks themselves out: another admin, or the command line, deactivates an admin.
         if patch.active == false, staff?.id == id {
-            throw HotlineError(.unprocessable, code: "cannot_deactivate_self", "an admin cannot deactivate their own account")
+            throw HotlineError(.unprocessable, code: .cannotDeactivateSelf, "an admin cannot deactivate their own account")
         }
         var checker = FieldChecker()
         let name = patch.name.flatMap { checker.text($0, field: "name", max: 100) }
@@ -193,7 +193,7 @@ public enum Users {
     ) async throws -> IssuedToken {
         let target = try await get(userId, on: connection, logger: logger)
         guard target.active else {
-            throw HotlineError(.unprocessable, code: "inactive_user", "this user is deactivated")
+            throw HotlineError(.unprocessable, code: .inactiveUser, "this user is deactivated")
         }
         guard expiresAt > now else {
             throw HotlineError.validation(field: "expires_at", "must be in the future")

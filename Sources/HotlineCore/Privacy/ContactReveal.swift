@@ -25,21 +25,21 @@ public enum ContactReveal {
             fields = ["name", "phone"]
         case .leadUnit:
             if handle.identityProtected {
-                throw HotlineError(.forbidden, code: "identity_protected",
+                throw HotlineError(.forbidden, code: .identityProtected,
                                    "the citizen of a report or confidential case is never shown to a unit")
             }
             guard handle.contactConsent else {
-                throw HotlineError(.forbidden, code: "no_contact_consent",
+                throw HotlineError(.forbidden, code: .noContactConsent,
                                    "the citizen did not consent to be contacted by the unit")
             }
             fields = ["phone"]
         case .otherUnit:
-            throw HotlineError(.forbidden, code: "not_lead_unit", "only the lead unit may ask for the contact")
+            throw HotlineError(.forbidden, code: .notLeadUnit, "only the lead unit may ask for the contact")
         }
         guard !handle.anonymous, let row = try await connection.row(
             "SELECT name, phone FROM case_contacts WHERE case_id = \(handle.id)", logger: logger
         ) else {
-            throw HotlineError(.unprocessable, code: "anonymous_case", "the citizen is anonymous: there is no contact")
+            throw HotlineError(.unprocessable, code: .anonymousCase, "the citizen is anonymous: there is no contact")
         }
         try await Timeline.record(caseId: handle.id, kind: .contactRevealed, by: staff, at: now, details: [
             "fields": .array(fields.map { .string($0) }),

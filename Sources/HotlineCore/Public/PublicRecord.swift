@@ -76,7 +76,7 @@ public enum PublicRecord {
                 VALUES (\(step.handle.id), \(summary!), \(now), \(staff.id))
                 ON CONFLICT (case_id) DO NOTHING RETURNING case_id
                 """, logger: logger) != nil else {
-                throw HotlineError(.conflict, code: "already_disclosed", "this case is already disclosed")
+                throw HotlineError(.conflict, code: .alreadyDisclosed, "this case is already disclosed")
             }
         }
     }
@@ -157,8 +157,8 @@ public enum PublicRecord {
         }
         switch outcome {
         case .found(let progress): return progress
-        case .unknown: throw HotlineError(.notFound, code: "not_found", "no case matches this number and phone")
-        case .limited: throw HotlineError(.tooManyRequests, code: "rate_limited", "too many lookups from this address; wait a minute")
+        case .unknown: throw HotlineError(.notFound, code: .notFound, "no case matches this number and phone")
+        case .limited: throw HotlineError(.tooManyRequests, code: .rateLimited, "too many lookups from this address; wait a minute")
         }
     }
 

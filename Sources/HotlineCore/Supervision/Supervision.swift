@@ -156,7 +156,7 @@ public enum Supervision {
             let reason = try Handling.reason(request.reason)
             let target = try await owed(request.assignment, request.step, of: step.handle, on: connection, logger: logger)
             guard now > target.due else {
-                throw HotlineError(.unprocessable, code: "step_not_late",
+                throw HotlineError(.unprocessable, code: .stepNotLate,
                                    "only a step already late is escalated by hand; urge it instead")
             }
             guard try await connection.row("""
@@ -164,7 +164,7 @@ public enum Supervision {
                 VALUES (\(step.handle.id), \(target.id), \(target.unit), \(target.round), \(now), \(staff.id), \(reason))
                 ON CONFLICT (deadline_id, ladder_round) DO NOTHING RETURNING id
                 """, logger: logger) != nil else {
-                throw HotlineError(.conflict, code: "already_escalated", "this step of the case is already escalated")
+                throw HotlineError(.conflict, code: .alreadyEscalated, "this step of the case is already escalated")
             }
             step.unit = target.unit
             step.details = ["step": .string(target.step), "due": .string(Timestamp.format(target.due)), "reason": .string(reason)]
@@ -194,10 +194,10 @@ public enum Supervision {
             WHERE d.case_id = \(handle.id) AND d.assignment_id = \(assignment) AND d.step = \(step.rawValue)
               AND d.met_at IS NULL AND d.closed_at IS NULL
             """, logger: logger) else {
-            throw HotlineError(.conflict, code: "nothing_owed", "that assignment of the case owes no such step at the moment")
+            throw HotlineError(.conflict, code: .nothingOwed, "that assignment of the case owes no such step at the moment")
         }
         if try row.value("paused", as: Bool.self) {
-            throw HotlineError(.conflict, code: "return_pending",
+            throw HotlineError(.conflict, code: .returnPending,
                                "the unit's return request waits for review: its steps are not urged meanwhile")
         }
         return Target(id: try row.value("id"), unit: try row.value("unit_code"), step: try row.value("step"),

@@ -25,13 +25,13 @@ public struct HotlineError: Error, Sendable, Equatable {
     }
 
     public let kind: Kind
-    public let code: String
+    public let code: ErrorCode
     public let message: String
     public var fields: [FieldProblem]
     /// The id of what the refusal is about, where the caller needs it (what was already issued).
     public var resource: String?
 
-    public init(_ kind: Kind, code: String, _ message: String, fields: [FieldProblem] = [], resource: String? = nil) {
+    public init(_ kind: Kind, code: ErrorCode, _ message: String, fields: [FieldProblem] = [], resource: String? = nil) {
         self.kind = kind
         self.code = code
         self.message = message
@@ -45,7 +45,7 @@ extension HotlineError {
         let summary = fields.count == 1
             ? "\(fields[0].field): \(fields[0].message)"
             : "\(fields.count) fields are invalid"
-        return HotlineError(.badRequest, code: "validation_failed", summary, fields: fields)
+        return HotlineError(.badRequest, code: .validationFailed, summary, fields: fields)
     }
 
     public static func validation(field: String, _ message: String) -> HotlineError {
@@ -53,18 +53,18 @@ extension HotlineError {
     }
 
     public static func notFound(_ what: String) -> HotlineError {
-        HotlineError(.notFound, code: "not_found", "\(what) not found")
+        HotlineError(.notFound, code: .notFound, "\(what) not found")
     }
 
     public static func forbidden(_ message: String = "your role may not do this") -> HotlineError {
-        HotlineError(.forbidden, code: "forbidden", message)
+        HotlineError(.forbidden, code: .forbidden, message)
     }
 
-    public static func unknownReference(_ code: String, _ message: String) -> HotlineError {
+    public static func unknownReference(_ code: ErrorCode, _ message: String) -> HotlineError {
         HotlineError(.unprocessable, code: code, message)
     }
 
     public static func invalidTransition(current: String, action: String) -> HotlineError {
-        HotlineError(.conflict, code: "invalid_transition", "cannot \(action) a case that is \(current)")
+        HotlineError(.conflict, code: .invalidTransition, "cannot \(action) a case that is \(current)")
     }
 }

@@ -51,7 +51,7 @@ public enum Idempotency {
             """, logger: logger)!
         let stored: ByteBuffer = try row.value("fingerprint")
         guard Array(stored.readableBytesView) == fingerprint else {
-            throw HotlineError(.unprocessable, code: "idempotency_key_reused",
+            throw HotlineError(.unprocessable, code: .idempotencyKeyReused,
                                "this Idempotency-Key was used for a different request")
         }
         let status: Int32? = try row.value("status")

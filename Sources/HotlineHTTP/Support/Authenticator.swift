@@ -11,11 +11,11 @@ struct Authenticator: RouterMiddleware {
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         guard let header = request.headers[.authorization] else {
-            throw HotlineError(.unauthorized, code: "unauthorized", "sign in with a bearer token")
+            throw HotlineError(.unauthorized, code: .unauthorized, "sign in with a bearer token")
         }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            throw HotlineError(.unauthorized, code: "unauthorized", "the Authorization header must be 'Bearer <token>'")
+            throw HotlineError(.unauthorized, code: .unauthorized, "the Authorization header must be 'Bearer <token>'")
         }
         let token = String(parts[1]).trimmingWhitespace()
         let logger = context.logger
@@ -23,7 +23,7 @@ struct Authenticator: RouterMiddleware {
         guard let staff = try await database.read(logger: logger, { connection in
             try await Users.authenticate(token: token, at: now, on: connection, logger: logger)
         }) else {
-            throw HotlineError(.unauthorized, code: "unauthorized", "the token is unknown, expired or revoked, or its user deactivated")
+            throw HotlineError(.unauthorized, code: .unauthorized, "the token is unknown, expired or revoked, or its user deactivated")
         }
         var context = context
         context.staff = staff

@@ -22,7 +22,7 @@ public struct HotlineRequestContext: RequestContext {
     /// The signed-in staff member; routes behind the authenticator always have one.
     func signedIn() throws -> Staff {
         guard let staff else {
-            throw HotlineError(.unauthorized, code: "unauthorized", "sign in with a bearer token")
+            throw HotlineError(.unauthorized, code: .unauthorized, "sign in with a bearer token")
         }
         return staff
     }

@@ -23,11 +23,11 @@ struct RequestBody: Sendable {
 
     func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
         guard !bytes.isEmpty else {
-            throw HotlineError(.badRequest, code: "malformed_json", "a JSON body is required")
+            throw HotlineError(.badRequest, code: .malformedJson, "a JSON body is required")
         }
         // Foundation's decoder would quietly replace invalid bytes with U+FFFD.
         guard String(validating: bytes, as: UTF8.self) != nil else {
-            throw HotlineError(.badRequest, code: "malformed_json", "the body is not valid UTF-8")
+            throw HotlineError(.badRequest, code: .malformedJson, "the body is not valid UTF-8")
         }
         return try JSONCoding.decoder.decode(T.self, from: Data(bytes))
     }
@@ -37,7 +37,7 @@ struct RequestBody: Sendable {
         if let type = request.headers[.contentType] {
             let media = type.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
             guard media == "application/json" || media.hasSuffix("+json") else {
-                throw HotlineError(.unsupportedMediaType, code: "unsupported_media_type", "send the body as application/json")
+                throw HotlineError(.unsupportedMediaType, code: .unsupportedMediaType, "send the body as application/json")
             }
         }
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)

@@ -43,7 +43,7 @@ struct Mutation: Sendable {
         /// is told what was made, to revoke it and issue anew.
         static func secret(_ what: String) -> Replay {
             Replay { reference, _ in
-                throw HotlineError(.conflict, code: "secret_already_issued",
+                throw HotlineError(.conflict, code: .secretAlreadyIssued,
                                    "\(what) \(reference) was issued for this Idempotency-Key and is shown only once; "
                                        + "revoke it and issue a new one", resource: reference)
             }

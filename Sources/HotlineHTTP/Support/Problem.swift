@@ -15,13 +15,13 @@ struct Problem: Encodable {
     /// The id of what the problem is about (`secret_already_issued`: what was issued).
     var id: String?
 
-    init(status: HTTPResponse.Status, code: String, detail: String,
+    init(status: HTTPResponse.Status, code: ErrorCode, detail: String,
          errors: [HotlineError.FieldProblem]? = nil, requestId: String? = nil, id: String? = nil) {
-        self.type = "/problems/" + code
+        self.type = "/problems/" + code.rawValue
         self.title = status.reasonPhrase
         self.status = status.code
         self.detail = detail
-        self.code = code
+        self.code = code.rawValue
         self.errors = errors.flatMap { $0.isEmpty ? nil : $0 }
         self.requestId = requestId
         self.id = id
@@ -100,7 +100,7 @@ struct ProblemMiddleware: RouterMiddleware {
             return httpProblem(HTTPError(.contentTooLarge))
         default:
             context.logger.error("unexpected error", metadata: ["error": "\(DatabaseFailure.loggable(error))"])
-            return Problem(status: .internalServerError, code: "internal_error",
+            return Problem(status: .internalServerError, code: .internalError,
                            detail: "something went wrong on our side; quote the request id if you report it",
                            requestId: context.id)
         }
@@ -109,14 +109,14 @@ struct ProblemMiddleware: RouterMiddleware {
     static func httpProblem(_ error: HTTPError) -> Problem {
         switch error.status {
         case .notFound:
-            return Problem(status: .notFound, code: "not_found", detail: "no such resource")
+            return Problem(status: .notFound, code: .notFound, detail: "no such resource")
         case .contentTooLarge:
-            return Problem(status: .contentTooLarge, code: "payload_too_large", detail: "the request body is larger than 1 MiB")
+            return Problem(status: .contentTooLarge, code: .payloadTooLarge, detail: "the request body is larger than 1 MiB")
         case .methodNotAllowed:
-            return Problem(status: .methodNotAllowed, code: "method_not_allowed", detail: "this method is not allowed here")
+            return Problem(status: .methodNotAllowed, code: .methodNotAllowed, detail: "this method is not allowed here")
         default:
             // Hummingbird's own messages describe the request, never our internals.
-            let code = error.status.code >= 500 ? "internal_error" : "bad_request"
+            let code: ErrorCode = error.status.code >= 500 ? .internalError : .badRequest
             return Problem(status: error.status, code: code, detail: error.body ?? error.status.reasonPhrase)
         }
     }
@@ -144,13 +144,13 @@ struct ProblemMiddleware: RouterMiddleware {
             problem = .init(field: path(context.codingPath), message: "must be \(describe(type))")
         case .dataCorrupted(let context):
             if context.codingPath.isEmpty {
-                return Problem(status: .badRequest, code: "malformed_json", detail: "the body is not valid JSON in UTF-8")
+                return Problem(status: .badRequest, code: .malformedJson, detail: "the body is not valid JSON in UTF-8")
             }
             problem = .init(field: path(context.codingPath), message: context.debugDescription)
         @unknown default:
-            return Problem(status: .badRequest, code: "malformed_json", detail: "the body could not be read")
+            return Problem(status: .badRequest, code: .malformedJson, detail: "the body could not be read")
         }
-        return Problem(status: .badRequest, code: "validation_failed", detail: "\(problem.field): \(problem.message)", errors: [problem])
+        return Problem(status: .badRequest, code: .validationFailed, detail: "\(problem.field): \(problem.message)", errors: [problem])
     }
 
     static func describe(_ type: Any.Type) -> String {
