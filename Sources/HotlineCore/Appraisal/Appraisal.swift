@@ -16,9 +16,11 @@ public struct Indicator: Codable, Sendable, Equatable {
         self.denominator = denominator
     }
 
+    /// A revision stored before an indicator had a part reads it as no data (0 of 0).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(numerator: try c.decode(Int.self, forKey: .numerator), denominator: try c.decode(Int.self, forKey: .denominator))
+        self.init(numerator: try c.decodeIfPresent(Int.self, forKey: .numerator) ?? 0,
+                  denominator: try c.decodeIfPresent(Int.self, forKey: .denominator) ?? 0)
     }
 
     static func + (lhs: Indicator, rhs: Indicator) -> Indicator {
@@ -47,6 +49,18 @@ public struct Indicators: Codable, Sendable, Equatable {
         case onTimeSign = "on_time_sign"
         case onTimeReply = "on_time_reply"
     }
+
+    public init() {}
+
+    /// An indicator a stored revision does not have is no data.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        onTimeSign = try c.decodeIfPresent(Indicator.self, forKey: .onTimeSign) ?? Indicator()
+        onTimeReply = try c.decodeIfPresent(Indicator.self, forKey: .onTimeReply) ?? Indicator()
+        satisfaction = try c.decodeIfPresent(Indicator.self, forKey: .satisfaction) ?? Indicator()
+        resolution = try c.decodeIfPresent(Indicator.self, forKey: .resolution) ?? Indicator()
+        reopen = try c.decodeIfPresent(Indicator.self, forKey: .reopen) ?? Indicator()
+    }
 }
 
 /// A unit's line of the report.
@@ -61,10 +75,40 @@ public struct UnitAppraisal: Codable, Sendable, Equatable {
     public var unreasonableReturns: Int
     public var escalations: Int
     public var overdue: Int
+    /// The figures a revision stored in an older shape does not have: shown as "—", never as 0.
+    public var missing: Set<String> = []
 
     enum CodingKeys: String, CodingKey {
         case unit, name, group, rank, score, indicators, escalations, overdue
         case unreasonableReturns = "unreasonable_returns"
+    }
+
+    init(unit: String, name: String, group: UnitGroup, rank: Int?, score: Double, indicators: Indicators,
+         unreasonableReturns: Int, escalations: Int, overdue: Int) {
+        (self.unit, self.name, self.group, self.rank, self.score, self.indicators) = (unit, name, group, rank, score, indicators)
+        (self.unreasonableReturns, self.escalations, self.overdue) = (unreasonableReturns, escalations, overdue)
+    }
+
+    /// A line is its unit, named and grouped (as every shape has had it); any other figure may
+    /// be absent from a revision stored before it existed.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        unit = try c.decode(String.self, forKey: .unit)
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? unit
+        group = try c.decode(UnitGroup.self, forKey: .group)
+        rank = try c.decodeIfPresent(Int.self, forKey: .rank)
+        indicators = try c.decodeIfPresent(Indicators.self, forKey: .indicators) ?? Indicators()
+        func count(_ key: CodingKeys, into missing: inout Set<String>) throws -> Int {
+            if let value = try c.decodeIfPresent(Int.self, forKey: key) { return value }
+            missing.insert(key.rawValue)
+            return 0
+        }
+        var missing: Set<String> = []
+        score = try c.decodeIfPresent(Double.self, forKey: .score) ?? { missing.insert("score"); return 0 }()
+        unreasonableReturns = try count(.unreasonableReturns, into: &missing)
+        escalations = try count(.escalations, into: &missing)
+        overdue = try count(.overdue, into: &missing)
+        self.missing = missing
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -107,13 +151,36 @@ public struct AppraisalReport: Codable, Sendable, Equatable {
     public var publishedAt: Date?
     public var reason: String?
     public var generatedAt: Date
-    public var weights: AppraisalWeights
+    /// Nil only in a revision stored before the weights were part of it.
+    public var weights: AppraisalWeights?
     public var units: [UnitAppraisal]
 
     enum CodingKeys: String, CodingKey {
         case period, revision, reason, weights, units
         case publishedAt = "published_at"
         case generatedAt = "generated_at"
+    }
+
+    /// The shape publishing writes today; kept with every revision (`schema_version`).
+    public static let schemaVersion: Int16 = 1
+
+    init(period: String, revision: Int?, publishedAt: Date?, reason: String?, generatedAt: Date,
+         weights: AppraisalWeights?, units: [UnitAppraisal]) {
+        (self.period, self.revision, self.publishedAt, self.reason) = (period, revision, publishedAt, reason)
+        (self.generatedAt, self.weights, self.units) = (generatedAt, weights, units)
+    }
+
+    /// A revision renders in every format forever: whatever it was stored with is read, and
+    /// what a later shape added is absent, not an error (DOMAIN §9).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        period = try c.decode(String.self, forKey: .period)
+        revision = try c.decodeIfPresent(Int.self, forKey: .revision)
+        publishedAt = try c.decodeIfPresent(Date.self, forKey: .publishedAt)
+        reason = try c.decodeIfPresent(String.self, forKey: .reason)
+        generatedAt = try c.decodeIfPresent(Date.self, forKey: .generatedAt) ?? publishedAt ?? Date(timeIntervalSince1970: 0)
+        weights = try c.decodeIfPresent(AppraisalWeights.self, forKey: .weights)
+        units = try c.decodeIfPresent([UnitAppraisal].self, forKey: .units) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -123,7 +190,7 @@ public struct AppraisalReport: Codable, Sendable, Equatable {
         try c.encodeIfPresent(publishedAt, forKey: .publishedAt)
         try c.encodeIfPresent(reason, forKey: .reason)
         try c.encode(generatedAt, forKey: .generatedAt)
-        try c.encode(weights, forKey: .weights)
+        try c.encodeIfPresent(weights, forKey: .weights)
         try c.encode(units, forKey: .units)
     }
 }

@@ -44,8 +44,9 @@ public enum AppraisalPublication {
         report.reason = reason
         let bytes = Array(try APIJSON.encoder.encode(report))
         try await connection.execute("""
-            INSERT INTO appraisal_revisions (period, revision, reason, published_at, published_by, report)
-            VALUES (\(period.description), \(Int32(last) + 1), \(reason), \(now), \(staff.id), \(ByteBuffer(bytes: bytes)))
+            INSERT INTO appraisal_revisions (period, revision, reason, published_at, published_by, report, schema_version)
+            VALUES (\(period.description), \(Int32(last) + 1), \(reason), \(now), \(staff.id), \(ByteBuffer(bytes: bytes)),
+                    \(AppraisalReport.schemaVersion))
             """, logger: logger)
         logger.info("appraisal published", metadata: ["period": "\(period)", "revision": "\(last + 1)"])
         return AppraisalRevision(period: period.description, revision: Int(last) + 1, reason: reason, publishedAt: now, publishedBy: staff.id)

@@ -13,6 +13,11 @@ extension UnitGroup {
     }
 }
 
+extension UnitAppraisal {
+    /// A figure as written, or "—" where the stored revision does not have it.
+    func shown(_ key: String, _ text: String) -> String { missing.contains(key) ? "—" : text }
+}
+
 /// The report as a spreadsheet and as a printable page.
 public enum ReportFormats {
     static let csvHeader = [
@@ -32,11 +37,12 @@ public enum ReportFormats {
         var lines = [csvHeader.map(csvField).joined(separator: ",")]
         for line in report.units {
             let i = line.indicators
-            var fields = [line.unit, line.name, line.group.chineseName, line.rank.map(String.init) ?? "", format(line.score)]
+            var fields = [line.unit, line.name, line.group.chineseName, line.rank.map(String.init) ?? "", line.shown("score", format(line.score))]
             for indicator in [i.onTimeSign, i.onTimeReply, i.satisfaction, i.resolution, i.reopen] {
                 fields += ["\(indicator.numerator)", "\(indicator.denominator)", percent(indicator.rate)]
             }
-            fields += ["\(line.unreasonableReturns)", "\(line.escalations)", "\(line.overdue)"]
+            fields += [line.shown("unreasonable_returns", "\(line.unreasonableReturns)"), line.shown("escalations", "\(line.escalations)"),
+                       line.shown("overdue", "\(line.overdue)")]
             lines.append(fields.map(csvField).joined(separator: ","))
         }
         return [0xEF, 0xBB, 0xBF] + Array((lines.joined(separator: "\r\n") + "\r\n").utf8)
@@ -75,9 +81,10 @@ public enum ReportFormats {
             for line in lines {
                 let i = line.indicators
                 let cells = [
-                    line.rank.map(String.init) ?? "—", escape(line.name), format(line.score), cell(i.onTimeSign), cell(i.onTimeReply),
-                    cell(i.satisfaction), cell(i.resolution), cell(i.reopen),
-                    "\(line.unreasonableReturns)", "\(line.escalations)", "\(line.overdue)",
+                    line.rank.map(String.init) ?? "—", escape(line.name), line.shown("score", format(line.score)), cell(i.onTimeSign),
+                    cell(i.onTimeReply), cell(i.satisfaction), cell(i.resolution), cell(i.reopen),
+                    line.shown("unreasonable_returns", "\(line.unreasonableReturns)"), line.shown("escalations", "\(line.escalations)"),
+                    line.shown("overdue", "\(line.overdue)"),
                 ]
                 body += "<tr>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>\n"
             }
@@ -85,7 +92,10 @@ public enum ReportFormats {
         }
         let status = report.revision.map { "第\($0)版，发布于\(Timestamp.format(report.publishedAt ?? report.generatedAt))" }
             ?? "实时数据，生成于\(Timestamp.format(report.generatedAt))，未发布"
-        let w = report.weights
+        let weights = report.weights.map { w in
+            "权重：及时签收\(format(w.onTimeSign))，按时办结\(format(w.onTimeReply))，解决率\(format(w.resolution))，满意率\(format(w.satisfaction))；"
+                + "不合理退单每件扣\(format(w.unreasonableReturn))分，升级督办每件扣\(format(w.escalation))分。"
+        } ?? ""
         return """
             <!DOCTYPE html>
             <html lang="zh-CN"><head><meta charset="utf-8"><title>\(escape(title))</title>
@@ -104,9 +114,7 @@ public enum ReportFormats {
             svg { display: block; }
             </style></head><body>
             <h1>\(escape(title))</h1>
-            <p class="meta">\(escape(status))。权重：及时签收\(format(w.onTimeSign))，按时办结\(format(w.onTimeReply))，\
-            解决率\(format(w.resolution))，满意率\(format(w.satisfaction))；不合理退单每件扣\(format(w.unreasonableReturn))分，\
-            升级督办每件扣\(format(w.escalation))分。“—”为无数据（按满分计）。</p>
+            <p class="meta">\(escape(status))。\(weights)“—”为无数据（按满分计）。</p>
             \(body)</body></html>
 
             """
