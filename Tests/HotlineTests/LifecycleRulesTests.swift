@@ -257,4 +257,100 @@ import Testing
             #expect(bad.status == .badRequest)
         }
     }
+
+    static func due(_ view: [String: Any], _ step: String, _ unit: String = "housing") -> [String: Any]? {
+        (view.assignment(unit)?["deadlines"] as? [[String: Any]])?.last { $0["step"] as? String == step }
+    }
+
+    /// A calendar load recomputes every kind of deadline counted in working days: sign, reply,
+    /// opinion (still capped by the reply), the return window and the visit.
+    @Test func aCalendarLoadRecomputesEveryKindOfDeadline() async throws {
+        try await withHotline(start: Timestamp.parse("2026-12-30T10:00:00+08:00")!) { hotline in
+            let handled = try await hotline.fileCase()
+            try await hotline.dispatch(handled, assists: ["environment"])
+            let replied = try await hotline.caseInProgress(assists: [])
+            try await hotline.reply(replied)
+            hotline.clock.set(Timestamp.parse("2026-12-31T10:00:00+08:00")!)
+            let signing = try await hotline.fileCase()
+            try await hotline.dispatch(signing)
+            func dues() async throws -> [String] {
+                let a = try await hotline.view(handled), b = try await hotline.view(replied), c = try await hotline.view(signing)
+                let visit = b["visit_deadline"] as? [String: Any]
+                return [Self.due(a, "reply"), Self.due(a, "return"), Self.due(a, "opinion", "environment"), visit, Self.due(c, "sign")]
+                    .map { "\($0?["due_at"] as? String ?? "none") \($0?["provisional"] as? Bool ?? false)" }
+            }
+            // Before 2027 is loaded: Monday to Friday, provisional.
+            #expect(try await dues() == [
+                "2027-01-06T23:59:59+08:00 true", "2027-01-01T23:59:59+08:00 true", "2027-01-04T23:59:59+08:00 true",
+                "2027-01-04T23:59:59+08:00 true", "2027-01-01T23:59:59+08:00 true",
+            ])
+            let put = try await hotline.request(.put, "/api/v1/calendar/2027", as: "manager",
+                                                body: #"{"off_days": ["2027-01-01"], "make_up_working_days": []}"#)
+            #expect(put.status == .ok)
+            #expect(try await dues() == [
+                "2027-01-07T23:59:59+08:00 false", "2027-01-04T23:59:59+08:00 false", "2027-01-05T23:59:59+08:00 false",
+                "2027-01-05T23:59:59+08:00 false", "2027-01-04T23:59:59+08:00 false",
+            ])
+        }
+    }
+
+    /// Urgent limits end to end (DOMAIN §6): sign in 30 minutes, return within 2 hours, the
+    /// opinion in 12 hours, reply in 24, the visit within a working day, a reopen's reply in 24
+    /// hours; cards at 75 % of an hour-based limit; urgings 2 and 3 at the end of each further
+    /// working day, escalation one working day after the third.
+    @Test func urgentLimitsEndToEnd() async throws {
+        try await withHotline { hotline in  // Monday 2 March, 09:00
+            let urgent = json(CaseBodies.make(urgency: "urgent"))
+            let number = try await hotline.fileCase(urgent)
+            let view = try await hotline.dispatch(number, assists: ["environment"])
+            #expect(Self.due(view, "sign")?["due_at"] as? String == "2026-03-02T09:30:00+08:00")
+            #expect(Self.due(view, "return")?["due_at"] as? String == "2026-03-02T11:00:00+08:00")
+            #expect(Self.due(view, "reply")?["due_at"] as? String == "2026-03-03T09:00:00+08:00")
+            #expect(Self.due(view, "opinion", "environment")?["due_at"] as? String == "2026-03-02T21:00:00+08:00")
+            func card(at time: String) async throws -> String? {
+                hotline.clock.set(Timestamp.parse(time)!)
+                return Self.due(try await hotline.view(number), "sign")?["card"] as? String
+            }
+            #expect(try await card(at: "2026-03-02T09:22:29+08:00") == "none")
+            #expect(try await card(at: "2026-03-02T09:22:30+08:00") == "yellow")
+            #expect(try await card(at: "2026-03-02T09:30:00+08:00") == "yellow")
+            #expect(try await card(at: "2026-03-02T09:30:01+08:00") == "red")
+            hotline.clock.set(Timestamp.parse("2026-03-02T09:10:00+08:00")!)
+            try await hotline.step(number, "sign", as: "handler:environment")
+            try await hotline.step(number, "opinions", as: "handler:environment", body: #"{"text": "已配合核查。"}"#, expect: 201)
+
+            // The lead never signs: its sign ladder, and the reply's when that falls due.
+            #expect(try await hotline.sweep(at: "2026-03-02T09:30:00+08:00")["urgings"] as? Int == 0)
+            #expect(try await hotline.sweep(at: "2026-03-02T09:30:01+08:00")["urgings"] as? Int == 1)
+            #expect(try await hotline.sweep(at: "2026-03-03T23:59:59+08:00")["urgings"] as? Int == 1)  // the reply's no. 1
+            #expect(try await hotline.sweep(at: "2026-03-04T00:00:00+08:00")["urgings"] as? Int == 1)  // the sign's no. 2
+            _ = try await hotline.sweep(at: "2026-03-06T00:00:00+08:00")
+            let ladder = try await SupervisionTests.ladder(hotline, number)
+            #expect(ladder == ["sign:1", "reply:1", "sign:2", "reply:2", "sign:3", "reply:3", "sign:escalated"], "\(ladder)")
+
+            // A return within two hours of the dispatch, to the second.
+            AppraisalTests.at(hotline, "2026-03-09T09:00:00+08:00")
+            let late = try await hotline.fileCase(urgent)
+            let onTime = try await hotline.fileCase(urgent)
+            for case_ in [late, onTime] { try await hotline.dispatch(case_) }
+            AppraisalTests.at(hotline, "2026-03-09T11:00:01+08:00")
+            let refused = try await hotline.request(.post, "/api/v1/cases/\(late)/return-requests", as: "handler:housing",
+                                                    body: #"{"reason": "不属本单位职责"}"#)
+            #expect(refused.problemCode == "deadline_passed")
+            AppraisalTests.at(hotline, "2026-03-09T11:00:00+08:00")
+            _ = try await Self.returnRequest(hotline, onTime)
+
+            // The visit within a working day of the reply; a reopen's reply within 24 hours.
+            let replied = try await hotline.fileCase(urgent)
+            try await hotline.dispatch(replied)
+            try await hotline.step(replied, "sign", as: "handler:housing")
+            AppraisalTests.at(hotline, "2026-03-09T12:00:00+08:00")
+            let answered = try await hotline.reply(replied)
+            #expect((answered["visit_deadline"] as? [String: Any])?["due_at"] as? String == "2026-03-10T23:59:59+08:00")
+            try await hotline.visit(replied, satisfaction: "unsatisfied", resolved: false)
+            AppraisalTests.at(hotline, "2026-03-09T13:00:00+08:00")
+            let reopened = try await hotline.step(replied, "reopen", as: "operator", body: #"{"reason": "市民反映未解决"}"#)
+            #expect(Self.replyDue(reopened) == "2026-03-10T13:00:00+08:00")
+        }
+    }
 }

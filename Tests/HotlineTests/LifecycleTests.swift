@@ -96,8 +96,15 @@ import Testing
             }
             #expect(returned == 1)  // the reply deadline; the sign deadline was met
             // The unit that returned it cannot reply any more.
-            let late = try await hotline.request(.post, "/api/v1/cases/\(number)/reply", as: "handler:housing", body: "{}")
-            #expect(late.status == .badRequest || late.problemCode == "not_lead_unit")
+            let late = try await hotline.request(.post, "/api/v1/cases/\(number)/reply", as: "handler:housing", body: json([
+                "outcome": "resolved", "text": "已处理。", "contacted_citizen": true, "handler_name": "李明", "handler_phone": "0538-8221234",
+            ]))
+            #expect(late.status == .forbidden)
+            #expect(late.problemCode == "not_lead_unit")
+            // Nothing of the returned assignment counts against housing.
+            let housing = AppraisalTests.line(try await hotline.request(.get, "/api/v1/appraisals/2026-03", as: "manager").object(), "housing")
+            #expect(LifecycleRulesTests.indicator(housing, "on_time_sign") == "0/0")
+            #expect(LifecycleRulesTests.indicator(housing, "on_time_reply") == "0/0")
             #expect(try await hotline.kinds(number).suffix(3) == ["return_requested", "return_approved", "dispatched"])
         }
     }
@@ -343,14 +350,17 @@ import Testing
         try await withHotline { hotline in
             let number = try await hotline.fileCase()
             try await hotline.dispatch(number)  // sign due Tuesday 3 March, end of day
-            func card() async throws -> String? { try await hotline.view(number).assignment("housing")?["card"] as? String }
-            #expect(try await card() == "none")
-            hotline.clock.set(Timestamp.parse("2026-03-03T08:00:00+08:00")!)
-            #expect(try await card() == "yellow")
-            hotline.clock.set(Timestamp.parse("2026-03-04T00:00:00+08:00")!)
-            #expect(try await card() == "red")
+            func card(at time: String) async throws -> String? {
+                hotline.clock.set(Timestamp.parse(time)!)
+                return try await hotline.view(number).assignment("housing")?["card"] as? String
+            }
+            // Yellow from the end of the working day before the deadline's day, red the second after it.
+            #expect(try await card(at: "2026-03-02T23:59:58+08:00") == "none")
+            #expect(try await card(at: "2026-03-02T23:59:59+08:00") == "yellow")
+            #expect(try await card(at: "2026-03-03T23:59:59+08:00") == "yellow")
+            #expect(try await card(at: "2026-03-04T00:00:00+08:00") == "red")
             try await hotline.step(number, "sign", as: "handler:housing")
-            #expect(try await card() == "none")
+            #expect(try await card(at: "2026-03-04T00:00:01+08:00") == "none")
         }
     }
 
