@@ -41,11 +41,18 @@ import Testing
         for (caseId, events) in events {
             if events.contains(where: { $0.kind == "withdrawn" }) { continue }
             let exempt = events.contains { $0.kind == "exempted" }
-            struct Round { var lead: String; var assists: [String]; var at: Date; var signDue: Date; var opinionDue: Date?; var returned = false }
+            struct Round {
+                var lead: String; var assists: [String]; var at: Date; var signDue: Date; var opinionDue: Date?
+                var returned = false
+                /// When the case was merged away while this round ran: what was still running then ends as nothing.
+                var mergedAt: Date?
+            }
             var rounds: [Round] = []
             var signed: [String: Date] = [:]       // "round/unit"
             var opinions: [String: Date] = [:]
-            var replyDeadlines: [(unit: String, due: Date, met: Date?, round: Int)] = []
+            // A reopen of a duplicate that left its master belongs to no dispatch round.
+            var replyDeadlines: [(unit: String, due: Date, met: Date?, round: Int?)] = []
+            var escalations: [(at: Date, unit: String, round: Int)] = []
             var replies: [(at: Date, unit: String)] = []
             var lastReplyUnit: String?
             var latestVisit: (at: Date, unit: String, satisfied: Bool, resolved: Bool)?
@@ -60,6 +67,8 @@ import Testing
                     if signed["\(round)/\(event.unit!)"] == nil { signed["\(round)/\(event.unit!)"] = event.at }
                 case "return_approved":
                     rounds[round].returned = true
+                case "merged":
+                    if round >= 0 { rounds[round].mergedAt = event.at }
                 case "return_rejected":
                     if inMonth(event.at) { tally[event.details["unit"] as! String, default: Tally()].unreasonable += 1 }
                 case "extension_approved":
@@ -72,8 +81,11 @@ import Testing
                     replyDeadlines[open].met = event.at
                     replies.append((event.at, event.unit!))
                     lastReplyUnit = event.unit
+                case "reply_received":
+                    lastReplyUnit = event.unit
                 case "reopened":
-                    replyDeadlines.append((event.unit!, event.date("reply_due")!, nil, round))
+                    let ownCase = event.details["left_master"] as? Bool == true
+                    replyDeadlines.append((event.unit!, event.date("reply_due")!, nil, ownCase || round < 0 ? nil : round))
                     if inMonth(event.at) { tally[event.unit!, default: Tally()].reopen.0 += 1 }
                 case "visited":
                     if inMonth(event.at) {
@@ -81,7 +93,7 @@ import Testing
                         latestVisit = (event.at, lastReplyUnit!, satisfaction != "unsatisfied", event.details["resolved"] as! Bool)
                     }
                 case "escalated":
-                    if inMonth(event.at) { tally[event.unit!, default: Tally()].escalations += 1 }
+                    escalations.append((event.at, event.unit!, round))
                 default:
                     break
                 }
@@ -100,8 +112,12 @@ import Testing
                 if let mootAt { return mootAt > due ? false : nil }
                 return due < now ? false : nil
             }
+            // Nothing of a round returned with approval counts; an escalation counts by its time.
+            for escalation in escalations where inMonth(escalation.at) && !(escalation.round >= 0 && rounds[escalation.round].returned) {
+                tally[escalation.unit, default: Tally()].escalations += 1
+            }
             for (index, round) in rounds.enumerated() where !round.returned {
-                let roundReply = replyDeadlines.first { $0.round == index }?.met
+                let roundReply = replyDeadlines.first { $0.round == index }?.met ?? round.mergedAt
                 for unit in [round.lead] + round.assists {
                     let onTime = judge(due: round.signDue, met: signed["\(index)/\(unit)"], mootAt: roundReply)
                     if inMonth(round.at), let onTime {
@@ -116,8 +132,9 @@ import Testing
                     }
                 }
             }
-            for deadline in replyDeadlines where !rounds[deadline.round].returned && inMonth(deadline.due) {
-                guard let onTime = judge(due: deadline.due, met: deadline.met, mootAt: nil) else { continue }
+            for deadline in replyDeadlines where !(deadline.round.map { rounds[$0].returned } ?? false) && inMonth(deadline.due) {
+                let mergedAt = deadline.round.flatMap { rounds[$0].mergedAt }
+                guard let onTime = judge(due: deadline.due, met: deadline.met, mootAt: mergedAt) else { continue }
                 tally[deadline.unit, default: Tally()].reply.0 += onTime ? 1 : 0
                 tally[deadline.unit, default: Tally()].reply.1 += 1
                 if !onTime { tally[deadline.unit, default: Tally()].overdue.insert(caseId) }
@@ -171,7 +188,8 @@ import Testing
                 let parsed = try JSONSerialization.jsonObject(with: Data(details.utf8)) as? [String: Any] ?? [:]
                 events[caseId, default: []].append(Event(at: at, kind: kind, unit: unit, details: parsed))
             }
-            #expect(events.count == 400)
+            #expect(events.count == (try await hotline.count("cases")))
+            #expect(events.count > 400)  // the duplicates filed besides
             let expected = Self.replay(events, month: Period("2026-03")!, now: now)
             // verify: unit by unit, figure by figure
             let (compared, differences) = Self.compare(report, expected)
@@ -205,6 +223,35 @@ import Testing
             #expect(totals.reopen.0 > 0)
             #expect(totals.unreasonable > 0)
             #expect(!totals.overdue.isEmpty)
+            // Every step of DOMAIN §5 that moves a figure happened in the month: merges (some of a
+            // case already late), duplicates reopened on their own, extensions approved, rejected
+            // and left to lapse, returns approved and rejected after days of waiting.
+            let kinds = events.values.flatMap { $0.map(\.kind) }
+            for kind in ["merged", "reply_received", "return_approved", "return_rejected", "extension_approved",
+                         "extension_rejected", "reopened", "escalated", "closed_after_review", "exempted", "withdrawn"] {
+                #expect(kinds.contains(kind), "the month has no \(kind)")
+            }
+            let reopenedDuplicates = events.values.filter { events in
+                events.contains { $0.kind == "reopened" && $0.details["left_master"] as? Bool == true }
+            }.count
+            #expect(reopenedDuplicates > 0)
+            let lateMerges = events.values.filter { events in
+                guard let signDue = events.first(where: { $0.kind == "dispatched" })?.date("sign_due"),
+                      let merged = events.first(where: { $0.kind == "merged" }) else { return false }
+                return merged.at > signDue && !events.contains { $0.kind == "signed" }
+            }.count
+            #expect(lateMerges > 0)
+            let lapsed = try await hotline.sql { connection in
+                try await connection.query("SELECT count(*) FROM extension_requests WHERE status = 'lapsed'", logger: TestDatabase.logger)
+                    .collect().first!.decode(Int.self)
+            }
+            #expect(lapsed > 0)
+            let slowReviews = events.values.filter { events in
+                guard let asked = events.first(where: { $0.kind == "return_requested" }),
+                      let reviewed = events.first(where: { $0.kind == "return_approved" || $0.kind == "return_rejected" }) else { return false }
+                return reviewed.at.timeIntervalSince(asked.at) > 86_400
+            }.count
+            #expect(slowReviews > 0)
             #expect(compared >= 31)
         }
     }

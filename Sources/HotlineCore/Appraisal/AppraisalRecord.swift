@@ -30,9 +30,17 @@ enum AppraisalRecord {
         "NOT EXISTS (SELECT FROM cases w WHERE w.id = \(alias).case_id AND w.closure = 'withdrawn')"
     }
 
-    /// The deadline's assignment was not returned with approval.
-    static let notReturned =
-        "NOT EXISTS (SELECT FROM assignments ra WHERE ra.id = d.assignment_id AND ra.status = 'returned')"
+    /// The deadline's dispatch round was not returned with approval: nothing of that round
+    /// counts (the returning unit's part, nor the assisting units released with it).
+    static let notReturned = returnedRound("d.assignment_id")
+
+    static func returnedRound(_ assignment: String) -> String {
+        """
+        NOT EXISTS (SELECT FROM assignments ra JOIN assignments rr
+                      ON rr.case_id = ra.case_id AND rr.round = ra.round AND rr.status = 'returned'
+                    WHERE ra.id = \(assignment))
+        """
+    }
 
     /// The Asia/Shanghai month a time falls in, for the figures that are counted per month.
     static func month(_ column: String) -> String {
@@ -51,7 +59,8 @@ enum AppraisalRecord {
         let late = late(now)
         var counts: [String: Counts] = [:]
 
-        // On-time signing: assignments dispatched in the month (approved returns excluded). A
+        // On-time signing: assignments dispatched in the month (rounds returned with approval
+        // excluded). A
         // sign deadline that ended unmet before it passed (cancelled, merged while running) is
         // neither met nor missed; one missed before its case was merged stays missed.
         for row in try await connection.rows("""
@@ -60,7 +69,7 @@ enum AppraisalRecord {
             FROM assignments a
             JOIN deadlines d ON d.assignment_id = a.id AND d.step = 'sign'
             WHERE a.dispatched_at >= \(start) AND a.dispatched_at < \(end)
-              AND a.status <> 'returned' AND \(unescaped: kept("a"))
+              AND \(unescaped: returnedRound("a.id")) AND \(unescaped: kept("a"))
               AND (\(only)::text IS NULL OR a.unit_code = \(only))
             GROUP BY d.unit_code
             """, logger: logger) {

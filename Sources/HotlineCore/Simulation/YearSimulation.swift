@@ -201,11 +201,34 @@ public struct YearSimulation: Sendable {
         let limits = try await Handling.limits(for: handle, on: connection, logger: logger)
         let calendar = try await CalendarStore.load(on: connection, logger: logger)
 
+        // 并单: now and then the same matter is called in again and merged into this case; half
+        // the time the duplicate was dispatched on its own first and found out only days later,
+        // its own deadlines missed meanwhile (they stay missed).
+        var duplicates: [String] = []
+        if random.chance(0.06) {
+            var again = input
+            again.directAnswer = nil
+            again.citizen = CitizenInput(name: "市民", phone: "139\(String(format: "%08d", Int.random(in: 0..<100_000_000, using: &random)))",
+                                         contactConsent: true)
+            let duplicate = try await Intake.accept(again, by: cast.operatorStaff, at: later(600, 3 * 3600), on: connection, logger: logger)
+            if random.chance(0.5) {
+                let elsewhere = cast.departments.randomElement(using: &random)!
+                try await Dispatch.dispatch(duplicate.number, .init(leadUnit: elsewhere, assistUnits: []), by: cast.dispatcher,
+                                            at: later(60, 600), on: connection, logger: logger)
+                _ = later(86_400, 3 * 86_400)
+            }
+            try await Merging.merge(duplicate.number, .init(master: number), by: cast.dispatcher, at: later(60, 600),
+                                    on: connection, logger: logger)
+            duplicates.append(duplicate.number)
+        }
+
         // 退单: a few units ask to give the case back at once.
         if random.chance(0.04), let current = try await Assignments.activeLead(caseId: handle.id, on: connection, logger: logger) {
             let unitStaff = cast.handlers[current.unit]!
             let requested = try await ReturnRequests.request(number, .init(reason: "非本单位职责", suggestedUnit: nil), by: unitStaff,
                                                       at: later(600, 3600), on: connection, logger: logger)
+            // Some reviews take days, past the unit's sign deadline: its ladder waits meanwhile.
+            if random.chance(0.4) { _ = later(86_400, 3 * 86_400) }
             if random.chance(0.6) {
                 let other = cast.departments.filter { $0 != current.unit }.randomElement(using: &random)!
                 try await ReturnRequests.approve(number, requestId: requested.id, .init(leadUnit: other, assistUnits: []),
@@ -225,6 +248,16 @@ public struct YearSimulation: Sendable {
         let signAt = random.chance(0.92)
             ? min(dispatched.addingTimeInterval(signDue.timeIntervalSince(dispatched) * Double.random(in: 0.05...0.8, using: &random)), signDue)
             : signDue.addingTimeInterval(Double.random(in: 3600...(2 * 86_400), using: &random))
+        // A sign late by more than a few hours is urged by hand, and escalated by hand (督办) if
+        // the lateness is long.
+        if signAt.timeIntervalSince(signDue) > 4 * 3600, now < signDue {
+            try await Supervision.urge(number, .init(assignment: lead0.id, step: .sign, note: "请尽快签收"), by: cast.dispatcher,
+                                       at: signDue.addingTimeInterval(600), on: connection, logger: logger)
+            if random.chance(0.5) {
+                try await Supervision.escalate(number, .init(assignment: lead0.id, step: .sign, reason: "逾期未签收"), by: cast.dispatcher,
+                                               at: signDue.addingTimeInterval(1200), on: connection, logger: logger)
+            }
+        }
         now = max(now, signAt).wholeSecond
         try await Signing.sign(number, by: leadStaff, at: now, on: connection, logger: logger)
         // Assisting units sign and give their opinion.
@@ -239,9 +272,17 @@ public struct YearSimulation: Sendable {
         if limits[.extension]!.amount > 0, random.chance(0.05), now < due {
             let requested = try await ExtensionRequests.request(number, .init(workingDays: 3, reason: "需协调相关部门"), by: leadStaff,
                                                          at: later(60, 600), on: connection, logger: logger)
-            if random.chance(0.8) {
+            let review = Double.random(in: 0..<1, using: &random)
+            if review < 0.15 {
+                // Left unreviewed: the reply makes it lapse; it never moves a later deadline.
+            } else if review < 0.8 {
+                // Reviewed at once, or only as the deadline draws near.
+                let room = due.timeIntervalSince(now)
+                now = room > 7200 && random.chance(0.5)
+                    ? now.addingTimeInterval(Double.random(in: (room / 2)...(room - 60), using: &random)).wholeSecond
+                    : min(later(600, 3600), due)
                 try await ExtensionRequests.approve(number, requestId: requested.id, .init(workingDays: 3), by: cast.dispatcher,
-                                             at: later(600, 3600), on: connection, logger: logger)
+                                             at: now, on: connection, logger: logger)
                 due = calendar.addingWorkingDays(3, to: due).at
             } else {
                 try await ExtensionRequests.reject(number, requestId: requested.id, .init(reason: "可按期办结"), by: cast.dispatcher,
@@ -250,6 +291,25 @@ public struct YearSimulation: Sendable {
         }
         try await replyAndVisit(number, lead: leadStaff, due: due, anonymous: anonymous, cast: cast, random: &random,
                                 now: &now, limits: limits, calendar: calendar, on: connection, logger: logger)
+        // Each duplicate received the reply and is visited on its own; rated unsatisfied, it may
+        // be reopened as its own case, back to the unit that gave the reply.
+        for duplicate in duplicates {
+            let state = try await CaseAccess.find(duplicate, on: connection, logger: logger)!
+            guard state.status == .replied else { continue }
+            now = now.addingTimeInterval(Double.random(in: 600...86_400, using: &random)).wholeSecond
+            let satisfied = random.chance(0.6)
+            _ = try await ReturnVisits.record(duplicate, .init(reached: true, satisfaction: satisfied ? .satisfied : .unsatisfied,
+                                                               resolved: satisfied, note: nil),
+                                              by: cast.operatorStaff, at: now, on: connection, logger: logger)
+            guard !satisfied else { continue }
+            now = now.addingTimeInterval(Double.random(in: 600...7200, using: &random)).wholeSecond
+            let unit = try await connection.row("SELECT r.unit_code FROM replies r WHERE r.id = \(state.replyId!)", logger: logger)!
+                .value("unit_code", as: String.self)
+            try await Review.reopen(duplicate, .init(reason: "市民不满意，重新办理"), by: cast.dispatcher, at: now, on: connection, logger: logger)
+            try await replyAndVisit(duplicate, lead: cast.handlers[unit]!, due: calendar.adding(limits[.reopenReply]!, to: now).at,
+                                    anonymous: false, cast: cast, random: &random, now: &now, limits: limits, calendar: calendar,
+                                    on: connection, logger: logger, reopens: 1)
+        }
         if random.chance(0.01) {
             try await Review.exempt(number, .init(reason: "诉求超出政策范围"), by: cast.dispatcher, at: later(60, 600),
                                     on: connection, logger: logger)

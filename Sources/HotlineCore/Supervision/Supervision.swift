@@ -246,13 +246,11 @@ public enum Supervision {
         return Page(items: items, nextCursor: rows.count > limit ? Cursor.encode(Int64(offset + limit + 1)) : nil)
     }
 
-    /// An escalation counts against its unit unless the assignment was returned with approval
-    /// (nothing of it counts then) or the case was withdrawn.
+    /// An escalation counts against its unit unless its dispatch round was returned with
+    /// approval (nothing of it counts then).
     static func counts(_ alias: String) -> String {
-        """
-        NOT EXISTS (SELECT FROM deadlines xd JOIN assignments xa ON xa.id = xd.assignment_id
-                    WHERE xd.id = \(alias).deadline_id AND xa.status = 'returned')
-        """
+        "NOT EXISTS (SELECT FROM deadlines xd WHERE xd.id = \(alias).deadline_id AND NOT "
+            + AppraisalRecord.returnedRound("xd.assignment_id") + ")"
     }
 
     /// The period's escalations a page at a time, and every unit escalated twice or more in it.
