@@ -70,8 +70,7 @@ enum DeadlineLedger {
         var due = calendar.adding(limit, to: start)
         if let cap, cap < due.at { due = Deadline(at: cap, provisional: due.provisional) }
         let warn = calendar.warning(for: limit, start: start, due: due.at)
-        // The ladder's first level falls due with the deadline (UrgingLadder climbs the rest).
-        let ladder: Date? = step.isOwed ? due.at : nil
+        let ladder = UrgingLadder.start(of: step, due: due.at)
         let row = try await connection.row("""
             INSERT INTO deadlines (case_id, assignment_id, unit_code, step, started_at, limit_amount, limit_unit,
                                    warn_at, due_at, provisional, ladder_next_at)
@@ -96,7 +95,7 @@ enum DeadlineLedger {
         let limit = Limit(amount: Int(try row.value("limit_amount", as: Int32.self)),
                           unit: LimitUnit(rawValue: try row.value("limit_unit"))!)
         let warn = calendar.warning(for: limit, start: try row.value("started_at"), due: due.at)
-        let ladder: Date? = step.isOwed ? due.at : nil
+        let ladder = UrgingLadder.start(of: step, due: due.at)
         try await connection.execute("""
             UPDATE deadlines SET due_at = \(due.at), warn_at = \(warn), provisional = \(due.provisional),
                    extended_days = extended_days + \(days),
