@@ -353,4 +353,41 @@ import Testing
             #expect(Self.replyDue(reopened) == "2026-03-10T13:00:00+08:00")
         }
     }
+
+    /// A calendar that confirms a provisional deadline does not move it: its ladder goes on.
+    @Test func aConfirmedDeadlineKeepsItsLadder() async throws {
+        try await withHotline(start: Timestamp.parse("2026-12-28T10:00:00+08:00")!) { hotline in
+            let number = try await hotline.fileCase()
+            try await hotline.dispatch(number)
+            try await hotline.step(number, "sign", as: "handler:housing")
+            #expect(try await hotline.sweep(at: "2027-01-05T00:00:01+08:00")["urgings"] as? Int == 1)
+            let put = try await hotline.request(.put, "/api/v1/calendar/2027", as: "manager",
+                                                body: #"{"off_days": ["2027-02-10"], "make_up_working_days": []}"#)
+            #expect(put.status == .ok)
+            let reply = Self.due(try await hotline.view(number), "reply")
+            #expect(reply?["due_at"] as? String == "2027-01-04T23:59:59+08:00")
+            #expect(reply?["provisional"] as? Bool == false)
+            #expect(try await hotline.sweep(at: "2027-01-05T00:00:02+08:00")["urgings"] as? Int == 0)
+            #expect(try await SupervisionTests.ladder(hotline, number) == ["reply:1"])
+        }
+    }
+
+    /// A return still waiting when its case is merged away lapses; so does an assisting unit's
+    /// part that was done.
+    @Test func aMergeEndsWhatTheDuplicateStillHad() async throws {
+        try await withHotline { hotline in
+            let master = try await hotline.fileCase()
+            let duplicate = try await hotline.caseInProgress()
+            try await hotline.step(duplicate, "sign", as: "handler:environment")
+            try await hotline.step(duplicate, "opinions", as: "handler:environment", body: #"{"text": "已核查。"}"#, expect: 201)
+            _ = try await Self.returnRequest(hotline, duplicate)
+            let view = try await hotline.step(duplicate, "merge", as: "dispatcher", body: json(["master": master]))
+            #expect((view["return_requests"] as? [[String: Any]])?.first?["status"] as? String == "lapsed")
+            let statuses = view.assignments.compactMap { $0["status"] as? String }
+            #expect(statuses == ["cancelled", "cancelled"])
+            let opinion = try await hotline.request(.post, "/api/v1/cases/\(duplicate)/notes", as: "handler:environment",
+                                                    body: #"{"text": "补充"}"#)
+            #expect(opinion.status == .forbidden)
+        }
+    }
 }

@@ -60,6 +60,84 @@ import Testing
         }
     }
 
+    /// A database that ran the lifecycle before the table (schema 13) upgrades with its record:
+    /// an open return window becomes a deadline with the limit that set it and no ladder, a
+    /// pending extension request learns the deadline it asked about, a request whose assignment
+    /// ended lapses, and stored times become whole seconds (so 23:59:59.4 is on time).
+    @Test func aDatabaseOfTheOldLifecycleUpgradesWithItsRecord() async throws {
+        try await Self.withEmptyDatabase { configuration in
+            let migrator = TestDatabase.migrator
+            let old = Migrator(migrations: migrator.migrations.filter { $0.version <= 13 })
+            try await TestDatabase.withClient(configuration) { client in
+                try await old.migrate(client: client, logger: TestDatabase.logger)
+                try await client.withConnection { connection in
+                    let logger = TestDatabase.logger
+                    _ = try await DemoOrganisation.install(on: connection, logger: logger)
+                    let user = try await Users.create(NewUser(name: "旧系统派单员", role: .dispatcher, unit: nil), on: connection, logger: logger)
+                    let staff = Staff(id: user.id, role: .operator, unit: nil)
+                    var ids: [Int64] = []
+                    for _ in 0..<2 {
+                        let input = try JSONDecoder().decode(NewCase.self, from: Data(CaseBodies.complaint().utf8))
+                        ids.append(try await Intake.accept(input, by: staff, at: Timestamp.parse("2026-03-02T09:00:00+08:00")!,
+                                                           on: connection, logger: logger).id)
+                    }
+                    // As the old code left them: one case signed at 23:59:59.4 with an extension
+                    // pending; one whose assignment was cancelled with a return still pending.
+                    try await connection.query("""
+                        INSERT INTO assignments (case_id, unit_code, role, status, dispatched_at, round, return_until, signed_at, signed_by)
+                        VALUES (\(ids[0]), 'housing', 'lead', 'signed', '2026-03-02 09:10:00.7+08', 1, '2026-03-04 23:59:59+08',
+                                '2026-03-03 23:59:59.4+08', \(user.id)),
+                               (\(ids[1]), 'housing', 'lead', 'cancelled', '2026-03-02 09:10:00+08', 1, '2026-03-04 23:59:59+08', NULL, NULL)
+                        """, logger: logger)
+                    try await connection.query("""
+                        INSERT INTO deadlines (case_id, assignment_id, unit_code, step, started_at, limit_amount, limit_unit, warn_at, due_at,
+                                               provisional, met_at)
+                        SELECT a.case_id, a.id, 'housing', s.step, a.dispatched_at, s.amount, 'working_days', s.warn::timestamptz,
+                               s.due::timestamptz, false, s.met::timestamptz
+                        FROM assignments a, (VALUES ('sign', 1, '2026-03-02 23:59:59+08', '2026-03-03 23:59:59+08', '2026-03-03 23:59:59.4+08'),
+                                                    ('reply', 5, '2026-03-06 23:59:59+08', '2026-03-09 23:59:59+08', NULL))
+                                             AS s (step, amount, warn, due, met)
+                        WHERE a.case_id = \(ids[0])
+                        """, logger: logger)
+                    try await connection.query("""
+                        INSERT INTO extension_requests (case_id, assignment_id, unit_code, working_days, reason, requested_at, requested_by)
+                        SELECT case_id, id, 'housing', 3, '需协调', '2026-03-04 10:00:00.25+08', \(user.id) FROM assignments WHERE case_id = \(ids[0])
+                        """, logger: logger)
+                    try await connection.query("""
+                        INSERT INTO return_requests (case_id, assignment_id, unit_code, reason, requested_at, requested_by)
+                        SELECT case_id, id, 'housing', '不属本单位', '2026-03-02 10:00:00+08', \(user.id) FROM assignments WHERE case_id = \(ids[1])
+                        """, logger: logger)
+                }
+                #expect(try await migrator.migrate(client: client, logger: TestDatabase.logger).contains(14))
+                try await client.withConnection { connection in
+                    let logger = TestDatabase.logger
+                    let window = try await connection.query("""
+                        SELECT limit_amount, limit_unit, to_char(due_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS'),
+                               provisional, ladder_next_at IS NULL
+                        FROM deadlines WHERE step = 'return'
+                        """, logger: logger).collect()
+                    #expect(window.count == 1)  // the open window; the cancelled assignment's is not open
+                    let (amount, unit, due, provisional, noLadder) = try window[0].decode((Int, String, String, Bool, Bool).self)
+                    #expect("\(amount) \(unit) \(due) \(provisional) \(noLadder)" == "2 working_days 2026-03-04 23:59:59 false true")
+                    let pending = try await connection.query("""
+                        SELECT e.status, d.step, to_char(e.requested_at, 'US') FROM extension_requests e JOIN deadlines d ON d.id = e.deadline_id
+                        """, logger: logger).collect()
+                    let request = try pending.first.map { row in
+                        let (status, step, micros) = try row.decode((String, String, String).self)
+                        return "\(status) \(step) \(micros)"
+                    }
+                    #expect(request == "pending reply 000000")
+                    let returned = try await connection.query("SELECT status FROM return_requests", logger: logger).collect()
+                    #expect(try returned.first?.decode(String.self) == "lapsed")
+                    let sign = try await connection.query("""
+                        SELECT met_at <= due_at FROM deadlines WHERE step = 'sign'
+                        """, logger: logger).collect()
+                    #expect(try sign.first?.decode(Bool.self) == true)
+                }
+            }
+        }
+    }
+
     @Test func anEditedMigrationIsRefused() async throws {
         try await Self.withEmptyDatabase { configuration in
             var migrations = TestDatabase.migrator.migrations

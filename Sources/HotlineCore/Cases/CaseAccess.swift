@@ -75,7 +75,7 @@ enum CaseAccess {
         // Case numbers are 14 digits; anything else cannot name a case.
         guard number.utf8.count == 14, number.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
         let query: PostgresQuery = lock
-            ? "SELECT \(unescaped: columns) FROM cases WHERE number = \(number) FOR UPDATE"
+            ? "SELECT \(unescaped: columns) FROM cases WHERE number = \(number) FOR NO KEY UPDATE"
             : "SELECT \(unescaped: columns) FROM cases WHERE number = \(number)"
         guard let row = try await connection.row(query, logger: logger) else { return nil }
         return try handle(row)
@@ -83,7 +83,7 @@ enum CaseAccess {
 
     static func find(id: Int64, on connection: PostgresConnection, logger: Logger, lock: Bool = false) async throws -> CaseHandle {
         let query: PostgresQuery = lock
-            ? "SELECT \(unescaped: columns) FROM cases WHERE id = \(id) FOR UPDATE"
+            ? "SELECT \(unescaped: columns) FROM cases WHERE id = \(id) FOR NO KEY UPDATE"
             : "SELECT \(unescaped: columns) FROM cases WHERE id = \(id)"
         return try handle(try await connection.row(query, logger: logger)!)
     }

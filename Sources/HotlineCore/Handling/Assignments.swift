@@ -76,10 +76,14 @@ enum Assignments {
     static func cancelAll(caseId: Int64, reason: String, at now: Date, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.execute("""
             UPDATE assignments SET status = 'cancelled', ended_at = \(now)
-            WHERE case_id = \(caseId) AND status IN ('dispatched', 'signed')
+            WHERE case_id = \(caseId) AND status IN ('dispatched', 'signed', 'done')
             """, logger: logger)
         try await DeadlineLedger.close(caseId: caseId, reason: reason, at: now, on: connection, logger: logger)
         try await ExtensionRequests.lapse(caseId: caseId, at: now, on: connection, logger: logger)
+        // A return asked for and not yet reviewed has nothing left to return.
+        try await connection.execute("""
+            UPDATE return_requests SET status = 'lapsed', reviewed_at = \(now) WHERE case_id = \(caseId) AND status = 'pending'
+            """, logger: logger)
     }
 }
 

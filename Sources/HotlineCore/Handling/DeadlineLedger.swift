@@ -99,7 +99,10 @@ enum DeadlineLedger {
         try await connection.execute("""
             UPDATE deadlines SET due_at = \(due.at), warn_at = \(warn), provisional = \(due.provisional),
                    extended_days = extended_days + \(days),
-                   ladder_round = ladder_round + CASE WHEN ladder_level > 0 THEN 1 ELSE 0 END,
+                   ladder_round = ladder_round + CASE WHEN ladder_level > 0
+                       OR EXISTS (SELECT FROM urgings u WHERE u.deadline_id = deadlines.id AND u.ladder_round = deadlines.ladder_round)
+                       OR EXISTS (SELECT FROM escalations e WHERE e.deadline_id = deadlines.id AND e.ladder_round = deadlines.ladder_round)
+                       THEN 1 ELSE 0 END,
                    ladder_level = 0, ladder_next_at = \(ladder)
             WHERE id = \(id)
             """, logger: logger)
@@ -197,7 +200,14 @@ extension DeadlineLedger {
             let before: Date = try row.value("due_at")
             let wasProvisional: Bool = try row.value("provisional")
             guard due.at != before || due.provisional != wasProvisional else { continue }
-            try await move(try row.value("id"), to: due, calendar: calendar, on: connection, logger: logger)
+            if due.at == before {
+                // Confirmed by the calendar, not moved: its ladder goes on as it was.
+                try await connection.execute("""
+                    UPDATE deadlines SET provisional = \(due.provisional) WHERE id = \(try row.value("id", as: Int64.self))
+                    """, logger: logger)
+            } else {
+                try await move(try row.value("id"), to: due, calendar: calendar, on: connection, logger: logger)
+            }
             try await Timeline.record(caseId: caseId, kind: .deadlineRecomputed, by: staff, at: now,
                                       unit: try row.value("unit_code"), details: [
                 "step": .string(step.rawValue), "due_before": .string(Timestamp.format(before)),

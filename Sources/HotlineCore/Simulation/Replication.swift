@@ -15,7 +15,7 @@ public enum Replication {
         ("assignments", ["case_id": "cases"]),
         ("deadlines", ["case_id": "cases", "assignment_id": "assignments"]),
         ("return_requests", ["case_id": "cases", "assignment_id": "assignments"]),
-        ("extension_requests", ["case_id": "cases", "assignment_id": "assignments"]),
+        ("extension_requests", ["case_id": "cases", "assignment_id": "assignments", "deadline_id": "deadlines"]),
         ("opinions", ["case_id": "cases", "assignment_id": "assignments"]),
         ("replies", ["case_id": "cases", "assignment_id": "assignments"]),
         ("visits", ["case_id": "cases", "reply_id": "replies"]),
