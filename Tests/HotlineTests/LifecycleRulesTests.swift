@@ -129,7 +129,7 @@ import Testing
         try await withHotline(start: Timestamp.parse("2026-12-30T10:00:00+08:00")!) { hotline in
             let number = try await hotline.fileCase()
             var view = try await hotline.dispatch(number)
-            var window = (view.assignment("housing")?["deadlines"] as? [[String: Any]])?.first { $0["step"] as? String == "return" }
+            var window = Self.due(view, "return")
             #expect(window?["due_at"] as? String == "2027-01-01T23:59:59+08:00")
             #expect(window?["provisional"] as? Bool == true)
             #expect(window?["card"] as? String == "none")
@@ -137,7 +137,7 @@ import Testing
                                                 body: #"{"off_days": ["2027-01-01"], "make_up_working_days": []}"#)
             #expect(put.status == .ok)
             view = try await hotline.view(number)
-            window = (view.assignment("housing")?["deadlines"] as? [[String: Any]])?.first { $0["step"] as? String == "return" }
+            window = Self.due(view, "return")
             #expect(window?["due_at"] as? String == "2027-01-04T23:59:59+08:00")
             #expect(window?["provisional"] as? Bool == false)
             #expect(view.assignment("housing")?["return_until"] as? String == "2027-01-04T23:59:59+08:00")
@@ -259,7 +259,7 @@ import Testing
     }
 
     static func due(_ view: [String: Any], _ step: String, _ unit: String = "housing") -> [String: Any]? {
-        (view.assignment(unit)?["deadlines"] as? [[String: Any]])?.last { $0["step"] as? String == step }
+        view.deadline(step, of: view.assignment(unit))
     }
 
     /// A calendar load recomputes every kind of deadline counted in working days: sign, reply,

@@ -32,9 +32,9 @@ enum AppraisalRecord {
 
     /// The deadline's dispatch round was not returned with approval: nothing of that round
     /// counts (the returning unit's part, nor the assisting units released with it).
-    static let notReturned = returnedRound("d.assignment_id")
+    static let notReturned = notOfAReturnedRound("d.assignment_id")
 
-    static func returnedRound(_ assignment: String) -> String {
+    static func notOfAReturnedRound(_ assignment: String) -> String {
         """
         NOT EXISTS (SELECT FROM assignments ra JOIN assignments rr
                       ON rr.case_id = ra.case_id AND rr.round = ra.round AND rr.status = 'returned'
@@ -69,7 +69,7 @@ enum AppraisalRecord {
             FROM assignments a
             JOIN deadlines d ON d.assignment_id = a.id AND d.step = 'sign'
             WHERE a.dispatched_at >= \(start) AND a.dispatched_at < \(end)
-              AND \(unescaped: returnedRound("a.id")) AND \(unescaped: kept("a"))
+              AND \(unescaped: notOfAReturnedRound("a.id")) AND \(unescaped: kept("a"))
               AND (\(only)::text IS NULL OR a.unit_code = \(only))
             GROUP BY d.unit_code
             """, logger: logger) {

@@ -82,9 +82,7 @@ enum StepRunner {
         }
         let (actor, own) = try await self.actor(staff, on: handle, connection: connection, logger: logger)
         let rule = Lifecycle.rule(pick(actor))
-        guard let actor, rule.actors.contains(actor) else {
-            throw refusal(steps.reduce(into: Set<StepActor>()) { $0.formUnion(Lifecycle.rule($1).actors) }, steps)
-        }
+        guard let actor, rule.actors.contains(actor) else { throw refusal(actors(of: steps), steps) }
         var context = StepContext(step: rule.step, handle: handle, actor: actor, staff: staff, now: now, own: own, other: other)
         return try await go(rule, &context, recordedBy: staff, on: connection, logger: logger, work)
     }
@@ -113,8 +111,12 @@ enum StepRunner {
     /// case is looked up or what was sent is read.
     static func authorise(_ steps: [CaseStep], _ staff: Staff) throws {
         guard steps.contains(where: { Lifecycle.roles(of: $0).contains(staff.role) }) else {
-            throw refusal(steps.reduce(into: Set<StepActor>()) { $0.formUnion(Lifecycle.rule($1).actors) }, steps)
+            throw refusal(actors(of: steps), steps)
         }
+    }
+
+    private static func actors(of steps: [CaseStep]) -> Set<StepActor> {
+        steps.reduce(into: []) { $0.formUnion(Lifecycle.rule($1).actors) }
     }
 
     /// A step the service carries on to a case this transaction reaches through another one (a

@@ -249,8 +249,8 @@ public enum Supervision {
     /// An escalation counts against its unit unless its dispatch round was returned with
     /// approval (nothing of it counts then).
     static func counts(_ alias: String) -> String {
-        "NOT EXISTS (SELECT FROM deadlines xd WHERE xd.id = \(alias).deadline_id AND NOT "
-            + AppraisalRecord.returnedRound("xd.assignment_id") + ")"
+        "EXISTS (SELECT FROM deadlines xd WHERE xd.id = \(alias).deadline_id AND "
+            + AppraisalRecord.notOfAReturnedRound("xd.assignment_id") + ")"
     }
 
     /// The period's escalations a page at a time, and every unit escalated twice or more in it.

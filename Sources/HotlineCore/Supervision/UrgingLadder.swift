@@ -21,16 +21,14 @@ public enum UrgingLadder {
     /// When a deadline's ladder begins (a new deadline, or one that moved): its first level falls
     /// due with the deadline itself. Only the steps a unit owes have a ladder.
     static func start(of step: DeadlineStep, due: Date) -> Date? {
-        step.isOwed ? threshold(level: 1, due: due, calendar: nil) : nil
+        step.isOwed ? due : nil
     }
 
     /// When a level falls due: level 1 with the deadline, level n at the end of the (n−1)-th
     /// working day after the deadline's day. A level happens once that moment has passed: a step
     /// done at the deadline's very second is on time.
-    static func threshold(level: Int, due: Date, calendar: WorkingCalendar?) -> Date {
-        if level <= 1 { return due }
-        guard let calendar else { preconditionFailure("the levels after the first fall on working days") }
-        return calendar.addingWorkingDays(level - 1, to: due).at
+    static func threshold(level: Int, due: Date, calendar: WorkingCalendar) -> Date {
+        level <= 1 ? due : calendar.addingWorkingDays(level - 1, to: due).at
     }
 
     /// One pass: every deadline whose next level is due moves up one level, as often as it must

@@ -75,7 +75,12 @@ extension Dictionary where Key == String, Value == Any {
         assignments.last { $0["unit"] as? String == unit && (role == nil || $0["role"] as? String == role) }
     }
 
+    /// The assignment's latest deadline of that step.
+    func deadline(_ step: String, of assignment: [String: Any]?) -> [String: Any]? {
+        (assignment?["deadlines"] as? [[String: Any]])?.last { $0["step"] as? String == step }
+    }
+
     func due(_ step: String, of assignment: [String: Any]?) -> String? {
-        (assignment?["deadlines"] as? [[String: Any]])?.last { $0["step"] as? String == step }?["due_at"] as? String
+        deadline(step, of: assignment)?["due_at"] as? String
     }
 }
