@@ -26,7 +26,7 @@ struct UsersCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The user's name") var name: String
         @Option(help: "operator, dispatcher, handler, manager, supervisor or admin") var role: String
-        @Option(help: "The unit code a handler acts for") var unit: String?
+        @Option(help: "The unit code a handler acts for, or a sub-center dispatcher's unit (one with units below it)") var unit: String?
         @OptionGroup var lifetime: Lifetime
 
         func run() async throws {
@@ -190,8 +190,8 @@ struct Seed: AsyncParsableCommand {
             if tokens.isEmpty {
                 print("the demo organisation and its users were there already")
             }
-            for (role, token) in tokens {
-                print("\(role.rawValue) token: \(token)")
+            for (label, token) in tokens {
+                print("\(label) token: \(token)")
             }
         }
     }

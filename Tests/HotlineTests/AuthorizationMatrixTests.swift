@@ -111,7 +111,7 @@ import Testing
                    body: #"{"reason": "市民撤诉"}"#, allowed: ["operator": 200, "dispatcher": 200]),
         Transition(name: "transfer", setup: { "\(try await $0.fileCase())/transfer" },
                    body: #"{"service": "110"}"#, allowed: ["operator": 200, "dispatcher": 200]),
-        Transition(name: "contact reveal", setup: { "\(try await $0.caseInProgress())/contact-reveal" },
+        Transition(name: "contact reveal", setup: { "\(try await $0.caseInProgress(CaseBodies.consenting()))/contact-reveal" },
                    body: "", allowed: ["operator": 200, "dispatcher": 200, "manager": 200, "handler:housing": 200],
                    refused: ["handler:water": (404, "not_found"), "handler:environment": (403, "not_lead_unit")]),
         Transition(name: "give opinion before signing", setup: { hotline in

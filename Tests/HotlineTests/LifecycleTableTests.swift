@@ -5,8 +5,9 @@ import Testing
 /// The lifecycle table, read without a database (the way PostgresNIO tests its connection state
 /// machine), and the sources held to it: no step of a case is taken around the runner.
 @Suite("Lifecycle table") struct LifecycleTableTests {
-    /// DOMAIN §5, written out by hand from its table and its rules: step, the states it starts
-    /// from, where it leads, and who takes it. The code's table must say exactly this.
+    /// DOMAIN §5 (and §5a, §5b for the tiers and review), written out by hand from its tables
+    /// and rules: step, the states it starts from, where it leads, and who takes it. The code's
+    /// table must say exactly this.
     static let domain = """
         accept: – → accepted | operator, center_dispatcher
         answer_directly: – → closed (direct_answer) | operator, center_dispatcher
@@ -16,12 +17,12 @@ import Testing
         sign_assisting: dispatched, in_progress, return_requested → stays | assisting_handler
         request_return: dispatched, in_progress → return_requested | lead_handler
         approve_return: return_requested → dispatched | center_dispatcher
-        reject_return: return_requested → the state before the return | center_dispatcher
+        reject_return: return_requested → the state before the return | center_dispatcher, unit_dispatcher
         request_extension: in_progress → stays | lead_handler
-        approve_extension: in_progress → stays | center_dispatcher
-        reject_extension: in_progress, return_requested → stays | center_dispatcher
+        approve_extension: in_progress → stays | center_dispatcher, unit_dispatcher
+        reject_extension: in_progress, return_requested → stays | center_dispatcher, unit_dispatcher
         give_opinion: dispatched, in_progress, return_requested → stays | assisting_handler
-        add_note: dispatched, in_progress, return_requested, replied → stays | lead_handler, assisting_handler
+        add_note: dispatched, in_progress, return_requested, reply_review, replied → stays | lead_handler, tier_handler, assisting_handler
         reply: in_progress → replied | lead_handler
         receive_reply: merged → replied | system
         close_no_visit: replied → closed (no_visit_needed) | system
@@ -31,13 +32,23 @@ import Testing
         close_unreachable: replied → closed (unreachable) | operator, center_dispatcher
         reopen: replied → in_progress | operator, center_dispatcher
         close_after_review: replied → closed (visited) | center_dispatcher
-        exempt: accepted, dispatched, in_progress, return_requested, replied, closed, merged → stays | center_dispatcher
+        exempt: accepted, dispatched, in_progress, return_requested, reply_review, replied, closed, merged → stays | center_dispatcher
         merge: accepted, dispatched, in_progress, return_requested → merged | center_dispatcher
         release_duplicate: merged → accepted | system
-        withdraw: accepted, dispatched, in_progress, return_requested, replied, merged → closed (withdrawn) | operator, center_dispatcher
-        urge: dispatched, in_progress, return_requested → stays | center_dispatcher
-        escalate: dispatched, in_progress, return_requested → stays | center_dispatcher
+        withdraw: accepted, dispatched, in_progress, return_requested, reply_review, replied, merged → closed (withdrawn) | operator, center_dispatcher
+        urge: dispatched, in_progress, return_requested, reply_review → stays | center_dispatcher, unit_dispatcher
+        escalate: dispatched, in_progress, return_requested, reply_review → stays | center_dispatcher, unit_dispatcher
         disclose: closed → stays | center_dispatcher
+        pass_down: in_progress → stays | unit_dispatcher
+        sign_passed_down: in_progress → stays | lead_handler
+        take_back: in_progress, return_requested → in_progress | unit_dispatcher
+        reassign: dispatched, in_progress → dispatched | center_dispatcher
+        approve_child_return: return_requested → in_progress | unit_dispatcher
+        submit_reply: in_progress → reply_review | lead_handler
+        approve_reply: reply_review → stays | unit_dispatcher
+        release_reply: reply_review → replied | center_dispatcher, unit_dispatcher
+        send_back_reply: reply_review → in_progress | center_dispatcher, unit_dispatcher
+        record_contact: dispatched, in_progress, return_requested → stays | lead_handler, tier_handler
         """
 
     static func describe(_ rule: StepRule) -> String {
@@ -99,6 +110,12 @@ import Testing
         #expect(closedSteps == [.exempt, .disclose], "a closed case is only exempted or disclosed")
         let repliers = StepActor.allCases.filter { Lifecycle.allows(.reply, from: .inProgress, by: $0) }
         #expect(repliers == [.leadHandler], "谁办理、谁答复: only the lead unit replies")
+        let submitters = StepActor.allCases.filter { Lifecycle.allows(.submitReply, from: .inProgress, by: $0) }
+        #expect(submitters == [.leadHandler], "a reply for review too: only the lead that handles writes it")
+        // A unit's sub-center takes no step of the center's (DOMAIN §2).
+        let centerOnly: [CaseStep] = [.accept, .transfer, .dispatch, .reassign, .visitSatisfied, .reopen, .exempt, .merge, .withdraw, .disclose]
+        let bySubCenter = centerOnly.filter { step in CaseStatus.allCases.contains { Lifecycle.allows(step, from: $0, by: .unitDispatcher) } }
+        #expect(bySubCenter.isEmpty, "\(bySubCenter)")
     }
 
     /// Every status change goes through the runner: the sources are read for a status write, a

@@ -72,7 +72,7 @@ import Testing
                 try await old.migrate(client: client, logger: TestDatabase.logger)
                 try await client.withConnection { connection in
                     let logger = TestDatabase.logger
-                    _ = try await DemoOrganisation.install(on: connection, logger: logger)
+                    _ = try await DemoOrganisation.install(on: connection, logger: logger, without: [.community])
                     let user = try await Users.create(NewUser(name: "旧系统派单员", role: .dispatcher, unit: nil), on: connection, logger: logger)
                     let staff = Staff(id: user.id, role: .operator, unit: nil)
                     var ids: [Int64] = []

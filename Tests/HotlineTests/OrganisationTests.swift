@@ -130,7 +130,7 @@ import Testing
     @Test func managersEditTheTimeLimitTable() async throws {
         try await withHotline { hotline in
             let table = try await hotline.request(.get, "/api/v1/time-limits", as: "manager").items()
-            #expect(table.count == 5 * 2 * 7)
+            #expect(table.count == 5 * 2 * LimitStep.allCases.count)
             let urgentSign = table.first { $0["type"] as? String == "complaint" && $0["urgency"] as? String == "urgent" && $0["step"] as? String == "sign" }
             #expect(urgentSign?["amount"] as? Int == 30)
             #expect(urgentSign?["unit"] as? String == "minutes")

@@ -6,10 +6,21 @@ import Testing
 /// DOMAIN §11 and §13: the record defends itself, even against the service's own role.
 @Suite("Record defence") struct RecordDefenceTests {
     /// The tables that are only ever appended to, or frozen once written.
-    static let appendOnly = ["case_events", "urgings", "escalations", "appraisal_revisions", "knowledge_versions"]
+    static let appendOnly = ["case_events", "urgings", "escalations", "appraisal_revisions", "knowledge_versions",
+                             "reply_reviews", "contacts"]
 
-    /// A case with an event, an urging, an escalation, a published revision and an article version.
+    /// A case with an event, an urging, an escalation, a published revision and an article
+    /// version; another passed down, with a first contact and a reviewed reply.
     static func fill(_ hotline: TestHotline) async throws {
+        let tiered = try await hotline.fileCase(CaseBodies.consenting())
+        try await hotline.dispatch(tiered, lead: "taishan")
+        try await hotline.step(tiered, "sign", as: "handler:taishan")
+        try await hotline.step(tiered, "pass-down", as: "dispatcher:taishan", body: json(["lead_unit": "taishan.daimiao"]))
+        try await hotline.step(tiered, "sign", as: "handler:taishan.daimiao")
+        try await hotline.step(tiered, "contacts", as: "handler:taishan.daimiao", body: #"{"method": "phone"}"#, expect: 201)
+        let replied = try await hotline.reply(tiered, as: "handler:taishan.daimiao")
+        let reply = try #require((replied["replies"] as? [[String: Any]])?.last?["id"] as? Int)
+        try await hotline.step(tiered, "replies/\(reply)/approve", as: "dispatcher:taishan")
         let number = try await hotline.fileCase()
         try await hotline.dispatch(number)
         try await hotline.sweep(at: "2026-03-10T09:00:00+08:00")  // the sign deadline is long past: urged and escalated
@@ -61,7 +72,7 @@ import Testing
             var allowed: [String] = []
             for table in Self.appendOnly {
                 for sql in [
-                    "UPDATE \(table) SET \(table == "case_events" ? "kind = 'x'" : table == "knowledge_versions" ? "title = 'x'" : table == "appraisal_revisions" ? "reason = 'x'" : "unit_code = unit_code")",
+                    "UPDATE \(table) SET \(table == "case_events" ? "kind = 'x'" : table == "knowledge_versions" ? "title = 'x'" : table == "appraisal_revisions" || table == "reply_reviews" ? "reason = 'x'" : "unit_code = unit_code")",
                     "DELETE FROM \(table)",
                     "TRUNCATE \(table) CASCADE",
                     "ALTER TABLE \(table) DISABLE TRIGGER ALL",
@@ -123,7 +134,9 @@ import Testing
             #expect(truncatable.isEmpty, "\(truncatable)")
             #expect(updates == ["cases", "assignments", "deadlines", "return_requests", "extension_requests", "knowledge_articles",
                                 "units", "users", "tokens", "categories", "time_limits", "appraisal_weights", "calendar_years",
-                                "case_number_days", "idempotency_keys", "open311_keys", "rate_limits", "lookup_locks"])
+                                "case_number_days", "idempotency_keys", "open311_keys", "rate_limits", "lookup_locks",
+                                // A reply's review status and its reviewer (DOMAIN §5b); the policy a manager edits.
+                                "replies", "review_policy"])
             #expect(deletes == ["category_routes", "category_time_limits", "calendar_days", "idempotency_keys", "rate_limits",
                                 "lookup_locks"])
             #expect(updates.isDisjoint(with: Self.appendOnly) && deletes.isDisjoint(with: Self.appendOnly))

@@ -44,7 +44,7 @@ import Testing
                                                 headers: Self.keyed("k1"))
             let apiKey = try #require(try key.object()["api_key"] as? String)
             let filed = try await hotline.request(.post, "/api/v1/cases", as: "operator",
-                                                  body: json(CaseBodies.make(name: Self.name, phone: Self.phone)), headers: Self.keyed("c1"))
+                                                  body: json(CaseBodies.make(name: Self.name, phone: Self.phone, consent: true)), headers: Self.keyed("c1"))
             let number = try #require(try filed.object()["number"] as? String)
             let reveal = try await hotline.request(.post, "/api/v1/cases/\(number)/contact-reveal", as: "operator", headers: Self.keyed("r1"))
             #expect(try reveal.object()["phone"] as? String == Self.phone)
@@ -86,7 +86,7 @@ import Testing
 
             // A retried case and step still answer as the first did, rebuilt for the caller now.
             let fileAgain = try await hotline.request(.post, "/api/v1/cases", as: "operator",
-                                                      body: json(CaseBodies.make(name: Self.name, phone: Self.phone)), headers: Self.keyed("c1"))
+                                                      body: json(CaseBodies.make(name: Self.name, phone: Self.phone, consent: true)), headers: Self.keyed("c1"))
             #expect(fileAgain.status == .created)
             #expect(try fileAgain.object()["number"] as? String == number)
             #expect(try await hotline.count("cases") == 1)

@@ -30,14 +30,15 @@ enum AppraisalRecord {
         "NOT EXISTS (SELECT FROM cases w WHERE w.id = \(alias).case_id AND w.closure = 'withdrawn')"
     }
 
-    /// The deadline's dispatch round was not returned with approval: nothing of that round
-    /// counts (the returning unit's part, nor the assisting units released with it).
+    /// The deadline's dispatch round was not returned with approval nor reassigned (改派):
+    /// nothing of that round counts (the returning unit's part, nor the assisting units released
+    /// with it). A pass-down opens a round of its own, so a child's return spares its parent.
     static let notReturned = notOfAReturnedRound("d.assignment_id")
 
     static func notOfAReturnedRound(_ assignment: String) -> String {
         """
         NOT EXISTS (SELECT FROM assignments ra JOIN assignments rr
-                      ON rr.case_id = ra.case_id AND rr.round = ra.round AND rr.status = 'returned'
+                      ON rr.case_id = ra.case_id AND rr.round = ra.round AND rr.status IN ('returned', 'reassigned')
                     WHERE ra.id = \(assignment))
         """
     }

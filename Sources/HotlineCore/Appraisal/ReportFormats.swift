@@ -8,6 +8,7 @@ extension UnitGroup {
         case .district: "县市区"
         case .functionalZone: "功能区"
         case .town: "乡镇街道"
+        case .community: "社区村"
         case .enterprise: "公共服务企业"
         }
     }

@@ -48,6 +48,16 @@ public struct WorkingCalendar: Sendable {
         return Deadline(at: day.endOfDayInstant, provisional: provisional)
     }
 
+    /// The latest a passed-down deadline may fall (DOMAIN §5a): one working day before its
+    /// parent's reply deadline, that is the end of the last working day before the day that
+    /// deadline falls on; on an urgent case two hours before it.
+    public func tierCap(beforeParentDue due: Date, urgent: Bool) -> Date {
+        if urgent { return due.addingTimeInterval(-2 * 3600) }
+        var day = LocalDate(due).adding(days: -1)
+        while !isWorkingDay(day) { day = day.adding(days: -1) }
+        return min(due, day.endOfDayInstant)
+    }
+
     /// A limit in hours or minutes is natural time, to the second.
     public func adding(_ limit: Limit, to event: Date) -> Deadline {
         switch limit.unit {

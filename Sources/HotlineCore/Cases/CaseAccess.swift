@@ -45,8 +45,8 @@ enum CaseAccess {
         guard let handle = try await find(number, on: connection, logger: logger, lock: lock) else {
             throw HotlineError.notFound("case")
         }
-        if staff.role.readsAllCases { return (handle, .center) }
-        guard staff.role == .handler, let unit = staff.unit else {
+        if staff.readsAllCases { return (handle, .center) }
+        guard let unit = staff.readingUnit else {
             throw HotlineError.forbidden("your role does not read cases")
         }
         let roles = try await connection.rows("""
@@ -56,7 +56,7 @@ enum CaseAccess {
         for row in roles {
             let role: String = try row.value("role")
             let status: String = try row.value("status")
-            if role == "lead", status != "returned", status != "cancelled" { return (handle, .leadUnit) }
+            if role == "lead", !["returned", "cancelled", "taken_back", "reassigned"].contains(status) { return (handle, .leadUnit) }
         }
         return (handle, .otherUnit)
     }

@@ -75,12 +75,12 @@ public enum CaseQueries {
             byAssignment[try d.value("assignment_id", as: Int64?.self), default: []].append((view, pending))
         }
         let assignments = try await connection.rows("""
-            SELECT id, unit_code, role, status, round, designated, dispatched_at, signed_at, return_until
+            SELECT id, parent_id, unit_code, role, status, round, designated, dispatched_at, signed_at, return_until
             FROM assignments WHERE case_id = \(handle.id) ORDER BY id
             """, logger: logger).map { a -> AssignmentView in
             let own = byAssignment[try a.value("id", as: Int64.self)] ?? []
             return AssignmentView(
-                id: try a.value("id"), unit: try a.value("unit_code"), role: try a.value("role"), status: try a.value("status"),
+                id: try a.value("id"), parent: try a.value("parent_id"), unit: try a.value("unit_code"), role: try a.value("role"), status: try a.value("status"),
                 round: Int(try a.value("round", as: Int32.self)), designated: try a.value("designated"),
                 dispatchedAt: try a.value("dispatched_at"), signedAt: try a.value("signed_at"),
                 returnUntil: try a.value("return_until"), deadlines: own.map(\.view),
@@ -88,6 +88,29 @@ public enum CaseQueries {
             )
         }
         let reply = try await replyView(handle, text: text, on: connection, logger: logger)
+        let reviews = try await connection.rows("""
+            SELECT r.reply_id, a.unit_code, r.decision, r.reason, r.reviewed_at
+            FROM reply_reviews r LEFT JOIN assignments a ON a.id = r.assignment_id
+            WHERE r.case_id = \(handle.id) ORDER BY r.id
+            """, logger: logger)
+        var reviewsOf: [Int64: [ReplyEntry.ReviewEntry]] = [:]
+        for r in reviews {
+            reviewsOf[try r.value("reply_id"), default: []].append(ReplyEntry.ReviewEntry(
+                unit: try r.value("unit_code"), decision: try r.value("decision"),
+                reason: text(try r.value("reason", as: String?.self)), reviewedAt: try r.value("reviewed_at")))
+        }
+        // An assisting unit reads the answer the citizen got, not the drafts going up for review.
+        let replies: [ReplyEntry] = sight == .otherUnit ? [] : try await connection.rows("""
+            SELECT p.id, p.unit_code, p.status, p.outcome, p.text, p.replied_at,
+                   CASE WHEN p.status = 'under_review' THEN coalesce(a.unit_code, 'center') END AS reviewer
+            FROM replies p LEFT JOIN assignments a ON a.id = p.reviewer_assignment_id
+            WHERE p.case_id = \(handle.id) ORDER BY p.id
+            """, logger: logger).map { p -> ReplyEntry in
+            let id: Int64 = try p.value("id")
+            return ReplyEntry(id: id, unit: try p.value("unit_code"), status: try p.value("status"), reviewer: try p.value("reviewer"),
+                              outcome: ReplyOutcome(rawValue: try p.value("outcome"))!, text: text(try p.value("text", as: String.self)),
+                              repliedAt: try p.value("replied_at"), reviews: reviewsOf[id] ?? [])
+        }
         let visits = try await connection.rows("""
             SELECT id, visited_at, reached, satisfaction, resolved, note FROM visits WHERE case_id = \(handle.id) ORDER BY id
             """, logger: logger).map { v in
@@ -147,6 +170,13 @@ public enum CaseQueries {
             closedAt: closedAt,
             assignments: assignments,
             reply: reply,
+            replies: replies,
+            firstContact: try await connection.row("""
+                SELECT unit_code, contacted_at, method, note FROM contacts WHERE case_id = \(handle.id)
+                """, logger: logger).map { c in
+                ContactView(unit: try c.value("unit_code"), at: try c.value("contacted_at"),
+                            method: ContactMethod(rawValue: try c.value("method"))!, note: text(try c.value("note", as: String?.self)))
+            },
             visitDeadline: visitDeadline,
             visits: visits,
             opinions: opinions,
@@ -204,9 +234,9 @@ public enum CaseQueries {
         _ filter: CaseFilter, for staff: Staff, on connection: PostgresConnection, logger: Logger
     ) async throws -> Page<CaseSummary> {
         let unit: String?
-        if staff.role.readsAllCases {
+        if staff.readsAllCases {
             unit = nil
-        } else if staff.role == .handler, let own = staff.unit {
+        } else if let own = staff.readingUnit {
             unit = own
         } else {
             throw HotlineError.forbidden("your role does not read cases")
@@ -216,7 +246,7 @@ public enum CaseQueries {
         }
         let after = try filter.cursor.map(Cursor.decode)
         // The center searches the text as written; anyone else only as they read it.
-        let rows = try await connection.rows(listQuery(filter, unit: unit, searchCenter: staff.role.isCenter, after: after),
+        let rows = try await connection.rows(listQuery(filter, unit: unit, searchCenter: staff.isCenter, after: after),
                                              logger: logger)
         let page = Array(rows.prefix(filter.limit))
         let texts = try await CaseText.page(try page.map(CaseText.protection), for: staff, on: connection, logger: logger)
@@ -253,7 +283,7 @@ public enum CaseQueries {
             SELECT c.id, c.number, c.status, c.closure, c.channel, c.case_type, c.urgency, c.category, c.subject,
                    c.region, c.accepted_at, c.closed_at, c.confidential,
                    EXISTS (SELECT 1 FROM assignments a WHERE a.case_id = c.id AND a.unit_code = \(unit) AND a.role = 'lead'
-                           AND a.status NOT IN ('returned', 'cancelled')) AS unit_leads
+                           AND a.status NOT IN ('returned', 'cancelled', 'taken_back', 'reassigned')) AS unit_leads
             FROM cases c
             WHERE (\(filter.status?.rawValue)::text IS NULL OR c.status = \(filter.status?.rawValue))
               AND (\(filter.type?.rawValue)::text IS NULL OR c.case_type = \(filter.type?.rawValue))
@@ -273,7 +303,7 @@ public enum CaseQueries {
                     SELECT 1 FROM assignments l WHERE l.case_id = c.id AND l.role = 'lead' AND l.unit_code = \(filter.leadUnit)
                       AND l.status IN ('dispatched', 'signed', 'replied')))
               AND (\(filter.overdue)::boolean IS NULL OR \(filter.overdue) = EXISTS (
-                    SELECT 1 FROM deadlines d WHERE d.case_id = c.id AND d.step IN ('sign', 'reply', 'opinion')
+                    SELECT 1 FROM deadlines d WHERE d.case_id = c.id AND d.step IN ('sign', 'reply', 'opinion', 'review', 'contact')
                       AND d.met_at IS NULL AND d.closed_at IS NULL AND d.due_at < \(filter.now)))
               AND (\(filter.escalated)::boolean IS NULL OR \(filter.escalated) = EXISTS (
                     SELECT 1 FROM escalations e WHERE e.case_id = c.id))

@@ -26,6 +26,8 @@ public struct CitizenView: Codable, Sendable, Equatable {
 public struct AssignmentView: Codable, Sendable, Equatable {
     /// What urging and escalating by hand name.
     public var id: Int64
+    /// The parent assignment's id of a passed-down one (DOMAIN §5a); nil for the center's dispatch.
+    public var parent: Int64?
     public var unit: String
     public var role: String
     public var status: String
@@ -39,11 +41,59 @@ public struct AssignmentView: Codable, Sendable, Equatable {
     public var card: Card
 
     enum CodingKeys: String, CodingKey {
-        case id, unit, role, status, round, designated, deadlines, card
+        case id, parent, unit, role, status, round, designated, deadlines, card
         case dispatchedAt = "dispatched_at"
         case signedAt = "signed_at"
         case returnUntil = "return_until"
     }
+}
+
+/// A reply as it goes up for review (DOMAIN §5b): every reply written on the case, with its
+/// status and each level's review.
+public struct ReplyEntry: Codable, Sendable, Equatable {
+    public struct ReviewEntry: Codable, Sendable, Equatable {
+        /// The reviewing unit; nil for the center.
+        public var unit: String?
+        public var decision: String
+        public var reason: String?
+        public var reviewedAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case unit, decision, reason
+            case reviewedAt = "reviewed_at"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(unit, forKey: .unit)
+            try c.encode(decision, forKey: .decision)
+            try c.encode(reason, forKey: .reason)
+            try c.encode(reviewedAt, forKey: .reviewedAt)
+        }
+    }
+
+    public var id: Int64
+    public var unit: String
+    public var status: String
+    /// Who reviews it now, while it is under review: a unit, or "center".
+    public var reviewer: String?
+    public var outcome: ReplyOutcome
+    public var text: String
+    public var repliedAt: Date
+    public var reviews: [ReviewEntry]
+
+    enum CodingKeys: String, CodingKey {
+        case id, unit, status, reviewer, outcome, text, reviews
+        case repliedAt = "replied_at"
+    }
+}
+
+/// The first contact with the citizen (先行联系, DOMAIN §5b).
+public struct ContactView: Codable, Sendable, Equatable {
+    public var unit: String
+    public var at: Date
+    public var method: ContactMethod
+    public var note: String?
 }
 
 /// The lead unit's answer to the citizen.
@@ -138,7 +188,11 @@ public struct CaseView: Codable, Sendable, Equatable {
     public var acceptedAt: Date
     public var closedAt: Date?
     public var assignments: [AssignmentView]
+    /// The reply the citizen received (once it is `replied`).
     public var reply: ReplyView?
+    /// Every reply written, with its review.
+    public var replies: [ReplyEntry]
+    public var firstContact: ContactView?
     public var visitDeadline: DeadlineView?
     public var visits: [VisitView]
     public var opinions: [OpinionView]
@@ -154,8 +208,9 @@ public struct CaseView: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case number, status, closure, channel, type, urgency, category, subject, description, location
-        case citizen, transfer, assignments, reply, visits, opinions, duplicates, warnings
+        case citizen, transfer, assignments, reply, replies, visits, opinions, duplicates, warnings
         case directAnswer = "direct_answer"
+        case firstContact = "first_contact"
         case acceptedAt = "accepted_at"
         case closedAt = "closed_at"
         case visitDeadline = "visit_deadline"

@@ -8,10 +8,12 @@ public enum DeadlineStep: String, Vocabulary {
     /// The window in which the lead may ask to return the case.
     case returnWindow = "return"
     case visit
+    /// A level's review of the reply below it (DOMAIN §5b), and the first contact with the citizen.
+    case review, contact
 
     /// The steps a unit owes: they have cards and an urging ladder. A return window is a right,
-    /// not a duty; a visit is the center's own.
-    var isOwed: Bool { self == .sign || self == .reply || self == .opinion }
+    /// not a duty; a visit is the center's own, and so is the center's review (no ladder).
+    var isOwed: Bool { self == .sign || self == .reply || self == .opinion || self == .review || self == .contact }
 }
 
 /// Card colours (DOMAIN §7): yellow from one working day before a deadline (75 % of an
@@ -69,8 +71,11 @@ enum DeadlineLedger {
     ) async throws -> Opened {
         var due = calendar.adding(limit, to: start)
         if let cap, cap < due.at { due = Deadline(at: cap, provisional: due.provisional) }
+        // A cap already past (a parent whose own deadline is as good as gone) makes the step due at once.
+        if due.at < start { due = Deadline(at: start, provisional: due.provisional) }
         let warn = calendar.warning(for: limit, start: start, due: due.at)
-        let ladder = UrgingLadder.start(of: step, due: due.at)
+        // Nobody urges the center: its own review has a card, not a ladder.
+        let ladder = assignmentId == nil ? nil : UrgingLadder.start(of: step, due: due.at)
         let row = try await connection.row("""
             INSERT INTO deadlines (case_id, assignment_id, unit_code, step, started_at, limit_amount, limit_unit,
                                    warn_at, due_at, provisional, ladder_next_at)
@@ -89,13 +94,13 @@ enum DeadlineLedger {
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         let row = try await connection.row("""
-            SELECT step, started_at, limit_amount, limit_unit FROM deadlines WHERE id = \(id)
+            SELECT step, started_at, limit_amount, limit_unit, assignment_id IS NULL AS centers FROM deadlines WHERE id = \(id)
             """, logger: logger)!
         let step = DeadlineStep(rawValue: try row.value("step"))!
         let limit = Limit(amount: Int(try row.value("limit_amount", as: Int32.self)),
                           unit: LimitUnit(rawValue: try row.value("limit_unit"))!)
         let warn = calendar.warning(for: limit, start: try row.value("started_at"), due: due.at)
-        let ladder = UrgingLadder.start(of: step, due: due.at)
+        let ladder = try row.value("centers", as: Bool.self) ? nil : UrgingLadder.start(of: step, due: due.at)
         try await connection.execute("""
             UPDATE deadlines SET due_at = \(due.at), warn_at = \(warn), provisional = \(due.provisional),
                    extended_days = extended_days + \(days),
@@ -131,6 +136,17 @@ enum DeadlineLedger {
             UPDATE deadlines SET met_at = \(now)
             WHERE case_id = \(caseId) AND step = 'visit' AND met_at IS NULL AND closed_at IS NULL
             """, logger: logger)
+    }
+
+    /// The center's review of a case's reply is done; returns whether on time.
+    @discardableResult
+    static func meetCenterReview(caseId: Int64, at now: Date, on connection: PostgresConnection, logger: Logger) async throws -> Bool? {
+        guard let row = try await connection.row("""
+            UPDATE deadlines SET met_at = \(now)
+            WHERE case_id = \(caseId) AND step = 'review' AND assignment_id IS NULL AND met_at IS NULL AND closed_at IS NULL
+            RETURNING due_at
+            """, logger: logger) else { return nil }
+        return now <= (try row.value("due_at", as: Date.self))
     }
 
     /// Ends the open deadlines of an assignment (or of a whole case) without meeting them.

@@ -128,6 +128,11 @@ public enum Dispatch {
             try await DeadlineLedger.open(caseId: handle.id, assignmentId: lead, unit: team.lead, step: .returnWindow, start: now,
                                           limit: window, calendar: calendar, on: connection, logger: logger)
         }
+        var contactDue: Date?
+        if FirstContact.owed(handle) {
+            contactDue = try await DeadlineLedger.open(caseId: handle.id, assignmentId: lead, unit: team.lead, step: .contact, start: now,
+                                                       limit: limits[.firstContact]!, calendar: calendar, on: connection, logger: logger).due.at
+        }
         var opinionDue: Date?
         for unit in team.assists {
             let assist = try await connection.row("""
@@ -148,7 +153,8 @@ public enum Dispatch {
             "round": .number(Double(round)), "lead_unit": .string(team.lead),
             "assist_units": .array(team.assists.map { .string($0) }), "designated": .bool(designated),
             "sign_due": .string(Timestamp.format(sign.due.at)), "reply_due": .string(Timestamp.format(reply.due.at)),
-            "opinion_due": JSONValue(opinionDue.map(Timestamp.format)), "note": JSONValue(note),
+            "opinion_due": JSONValue(opinionDue.map(Timestamp.format)), "contact_due": JSONValue(contactDue.map(Timestamp.format)),
+            "note": JSONValue(note),
         ]
     }
 

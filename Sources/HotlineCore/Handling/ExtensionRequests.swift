@@ -76,12 +76,20 @@ public enum ExtensionRequests {
         try await StepRunner.run(.approveExtension, number, by: staff, at: now, on: connection, logger: logger) { step in
             let approval = try input()
             let pending = try await pendingRequest(requestId, of: step.handle, at: now, on: connection, logger: logger)
+            let asking = step.chain.assignments.first { $0.id == pending.assignmentId }!
+            try Tiers.requireReviewer(of: asking, step, what: "the extension")
             let days = approval.workingDays ?? pending.workingDays
             guard (1...pending.workingDays).contains(days) else {
                 throw HotlineError.validation(field: "working_days", "must be between 1 and the \(pending.workingDays) asked for")
             }
             let calendar = try await CalendarStore.load(on: connection, logger: logger)
-            let moved = calendar.addingWorkingDays(days, to: pending.deadline.due)
+            var moved = calendar.addingWorkingDays(days, to: pending.deadline.due)
+            // Inside a tier an extension stays capped one working day before the parent's reply (§5a).
+            if let parent = step.chain.parent(of: asking),
+               let parentReply = try await openReplyDeadline(parent.id, on: connection, logger: logger) {
+                let cap = calendar.tierCap(beforeParentDue: parentReply.due, urgent: step.handle.urgency == .urgent)
+                if cap < moved.at { moved = Deadline(at: max(cap, pending.deadline.due), provisional: moved.provisional) }
+            }
             try await DeadlineLedger.move(pending.deadline.id, to: moved, extendingBy: days, calendar: calendar,
                                           on: connection, logger: logger)
             try await connection.execute("""
@@ -101,7 +109,8 @@ public enum ExtensionRequests {
     ) async throws {
         try await StepRunner.run(.rejectExtension, number, by: staff, at: now, on: connection, logger: logger) { step in
             let reason = try Handling.reason(try input().reason)
-            _ = try await pendingRequest(requestId, of: step.handle, at: now, on: connection, logger: logger)
+            let pending = try await pendingRequest(requestId, of: step.handle, at: now, on: connection, logger: logger)
+            try Tiers.requireReviewer(of: step.chain.assignments.first { $0.id == pending.assignmentId }!, step, what: "the extension")
             try await connection.execute("""
                 UPDATE extension_requests SET status = 'rejected', reviewed_at = \(now), reviewed_by = \(staff.id), review_reason = \(reason)
                 WHERE id = \(requestId)
@@ -147,6 +156,7 @@ public enum ExtensionRequests {
     }
 
     struct Pending {
+        let assignmentId: Int64
         let workingDays: Int
         let deadline: OpenDeadline
     }
@@ -157,7 +167,7 @@ public enum ExtensionRequests {
         _ id: Int64, of handle: CaseHandle, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> Pending {
         guard let row = try await connection.row("""
-            SELECT e.working_days, e.status, d.id AS deadline_id, d.started_at, d.due_at,
+            SELECT e.assignment_id, e.working_days, e.status, d.id AS deadline_id, d.started_at, d.due_at,
                    d.met_at IS NULL AND d.closed_at IS NULL AS running
             FROM extension_requests e LEFT JOIN deadlines d ON d.id = e.deadline_id
             WHERE e.id = \(id) AND e.case_id = \(handle.id)
@@ -171,7 +181,7 @@ public enum ExtensionRequests {
             throw HotlineError(.conflict, code: .requestLapsed,
                                "this extension request lapsed: the reply deadline it asked about has passed or ended")
         }
-        return Pending(workingDays: Int(try row.value("working_days", as: Int32.self)),
+        return Pending(assignmentId: try row.value("assignment_id"), workingDays: Int(try row.value("working_days", as: Int32.self)),
                        deadline: OpenDeadline(id: deadline, started: try row.value("started_at"), due: try row.value("due_at")))
     }
 }

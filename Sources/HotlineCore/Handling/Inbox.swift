@@ -15,9 +15,12 @@ public struct InboxItem: Codable, Sendable, Equatable {
     public var nextStep: DeadlineStep?
     public var dueAt: Date?
     public var card: Card
+    /// For a sub-center's dispatcher: what waits for it (`pass_down`, `review_reply`,
+    /// `review_return`, `review_extension`).
+    public var waiting: String? = nil
 
     enum CodingKeys: String, CodingKey {
-        case number, subject, type, urgency, category, role, status, card
+        case number, subject, type, urgency, category, role, status, card, waiting
         case caseStatus = "case_status"
         case nextStep = "next_step"
         case dueAt = "due_at"
@@ -26,15 +29,16 @@ public struct InboxItem: Codable, Sendable, Equatable {
 
 public enum Inbox {
     /// The caller's unit's assignments that wait for it (to sign, to reply, to give an
-    /// opinion), soonest deadline first.
+    /// opinion), soonest deadline first; for a sub-center's dispatcher, the cases its unit may
+    /// pass down and what the units below it wait on it for (DOMAIN §5a, §5b).
     public static func list(
         for staff: Staff, limit: Int, cursor: String?, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> Page<InboxItem> {
-        try staff.require(.handler)
+        if !staff.isUnitDispatcher { try staff.require(.handler) }
         guard (1...500).contains(limit) else { throw HotlineError.validation(field: "limit", "must be between 1 and 500") }
         // An inbox is short and changes as it is worked: a position is cursor enough.
         let offset = try cursor.map { Int(try Cursor.decode($0)) - 1 } ?? 0
-        let rows = try await connection.rows("""
+        let rows = try await connection.rows(staff.isUnitDispatcher ? subCenterQuery(staff.unit!, offset: offset, limit: limit) : """
             SELECT c.id, c.number, c.subject, c.case_type, c.urgency, c.category, c.confidential, c.status AS case_status,
                    a.role = 'lead' AS unit_leads,
                    a.role, a.status, d.step, d.due_at, d.warn_at
@@ -42,7 +46,7 @@ public enum Inbox {
             JOIN cases c ON c.id = a.case_id
             LEFT JOIN LATERAL (
                 SELECT step, due_at, warn_at FROM deadlines
-                WHERE assignment_id = a.id AND met_at IS NULL AND closed_at IS NULL AND step IN ('sign', 'reply', 'opinion')
+                WHERE assignment_id = a.id AND met_at IS NULL AND closed_at IS NULL AND step IN ('sign', 'reply', 'opinion', 'review', 'contact')
                 ORDER BY due_at LIMIT 1
             ) d ON true
             WHERE a.unit_code = \(staff.unit!) AND a.status IN ('dispatched', 'signed')
@@ -66,10 +70,44 @@ public enum Inbox {
                 status: try row.value("status"),
                 nextStep: (try row.value("step", as: String?.self)).flatMap(DeadlineStep.init(rawValue:)),
                 dueAt: due,
-                card: due.map { DeadlineLedger.card(warnAt: warn!, dueAt: $0, pending: true, now: now) } ?? .none
+                card: due.map { DeadlineLedger.card(warnAt: warn!, dueAt: $0, pending: true, now: now) } ?? .none,
+                waiting: row.contains("waiting") ? try row.value("waiting") : nil
             )
         }
         let next = rows.count > limit ? Cursor.encode(Int64(offset + limit + 1)) : nil
         return Page(items: items, nextCursor: next)
+    }
+
+    /// A sub-center's work: its unit's signed lead assignments with a reply to review, a request
+    /// of a unit below to review, or nothing passed down yet. The deadline shown is the review's,
+    /// else the unit's own reply.
+    static func subCenterQuery(_ unit: String, offset: Int, limit: Int) -> PostgresQuery {
+        """
+        SELECT * FROM (
+            SELECT c.id, c.number, c.subject, c.case_type, c.urgency, c.category, c.confidential, c.status AS case_status,
+                   true AS unit_leads, a.id AS assignment_id, a.role, a.status, d.step, d.due_at, d.warn_at,
+                   CASE WHEN p.id IS NOT NULL THEN 'review_reply'
+                        WHEN EXISTS (SELECT FROM return_requests r JOIN assignments k ON k.id = r.assignment_id
+                                     WHERE k.parent_id = a.id AND r.status = 'pending') THEN 'review_return'
+                        WHEN EXISTS (SELECT FROM extension_requests e JOIN assignments k ON k.id = e.assignment_id
+                                     WHERE k.parent_id = a.id AND e.status = 'pending') THEN 'review_extension'
+                        WHEN c.status = 'in_progress' AND NOT EXISTS (
+                            SELECT FROM assignments k WHERE k.parent_id = a.id AND k.role = 'lead' AND k.status IN ('dispatched', 'signed'))
+                            THEN 'pass_down'
+                   END AS waiting
+            FROM assignments a
+            JOIN cases c ON c.id = a.case_id
+            LEFT JOIN replies p ON p.reviewer_assignment_id = a.id AND p.status = 'under_review'
+            LEFT JOIN LATERAL (
+                SELECT step, due_at, warn_at FROM deadlines
+                WHERE assignment_id = a.id AND met_at IS NULL AND closed_at IS NULL AND step IN ('review', 'reply')
+                ORDER BY step = 'review' DESC, due_at LIMIT 1
+            ) d ON true
+            WHERE a.unit_code = \(unit) AND a.role = 'lead' AND a.status = 'signed'
+        ) w
+        WHERE waiting IS NOT NULL
+        ORDER BY due_at NULLS LAST, assignment_id
+        OFFSET \(offset) LIMIT \(limit + 1)
+        """
     }
 }

@@ -3,7 +3,8 @@ import Logging
 import PostgresNIO
 
 /// 退单 (DOMAIN §5): the lead unit asks to give the case back within the return window; the
-/// center approves (and re-dispatches) or rejects (an unreasonable return, 不合理退单).
+/// center approves (and re-dispatches) or rejects (an unreasonable return, 不合理退单). A
+/// passed-down unit returns the case to its parent, whose sub-center reviews it (§5a).
 public enum ReturnRequests {
     public struct Request: Decodable, Sendable {
         public var reason: String
@@ -63,28 +64,39 @@ public enum ReturnRequests {
         _ number: String, requestId: Int64, _ input: @autoclosure () throws -> Dispatch.Request, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
-        try await StepRunner.run(.approveReturn, number, by: staff, at: now, on: connection, logger: logger) { step in
+        try await StepRunner.run(among: [.approveReturn, .approveChildReturn], number, by: staff, at: now, on: connection,
+                                 logger: logger, pick: { $0.actor == .unitDispatcher ? .approveChildReturn : .approveReturn }) { step in
             let handle = step.handle
             let request = try input()
             let note = try Dispatch.checkedNote(request.note)
             let pending = try await pendingRequest(requestId, of: handle, on: connection, logger: logger)
-            var choice = request
-            if choice.leadUnit == nil, let suggested = pending.suggestedUnit { choice.leadUnit = suggested }
-            let team = try await Dispatch.team(for: handle, request: choice, excluding: pending.unit, on: connection, logger: logger)
+            let returning = step.chain.assignments.first { $0.id == pending.assignmentId }!
+            try Tiers.requireReviewer(of: returning, step, what: "the return")
+            var team: Dispatch.Team?
+            if step.step == .approveReturn {
+                var choice = request
+                if choice.leadUnit == nil, let suggested = pending.suggestedUnit { choice.leadUnit = suggested }
+                team = try await Dispatch.team(for: handle, request: choice, excluding: pending.unit, on: connection, logger: logger)
+            }
             try await connection.execute("""
                 UPDATE return_requests SET status = 'approved', reviewed_at = \(now), reviewed_by = \(staff.id)
                 WHERE id = \(requestId) AND status = 'pending'
                 """, logger: logger)
             // The returning unit's part ends as 'returned' (nothing of it counts against it); the
-            // assisting units of that round are released with it.
-            let assignments = try await Assignments.all(caseId: handle.id, on: connection, logger: logger)
-            for assignment in assignments where assignment.round == handle.dispatchRound && assignment.isActive {
+            // assisting units of its round are released with it.
+            for assignment in step.chain.assignments where assignment.round == returning.round && assignment.isActive {
                 let ending: Assignment.Status = assignment.id == pending.assignmentId ? .returned : .cancelled
                 try await Assignments.end(assignment, as: ending, at: now, on: connection, logger: logger)
             }
-            step.change.approvedReturn = true
             step.details = ["return_request_id": JSONValue(requestId), "returned_by": .string(pending.unit)]
-            step.follow(.dispatched, try await Dispatch.createRound(&step, team: team, note: note, on: connection, logger: logger))
+            if let team {
+                step.change.approvedReturn = true
+                step.follow(.dispatched, try await Dispatch.createRound(&step, team: team, note: note, on: connection, logger: logger))
+            } else {
+                // Back to the parent, which handles it again (or passes it down to another unit).
+                step.unit = step.own!.unit
+                step.details["back_to"] = .string(step.own!.unit)
+            }
         }
     }
 
@@ -96,6 +108,7 @@ public enum ReturnRequests {
         try await StepRunner.run(.rejectReturn, number, by: staff, at: now, on: connection, logger: logger) { step in
             let reason = try Handling.reason(try input().reason)
             let pending = try await pendingRequest(requestId, of: step.handle, on: connection, logger: logger)
+            try Tiers.requireReviewer(of: step.chain.assignments.first { $0.id == pending.assignmentId }!, step, what: "the return")
             try await connection.execute("""
                 UPDATE return_requests SET status = 'rejected', reviewed_at = \(now), reviewed_by = \(staff.id), review_reason = \(reason)
                 WHERE id = \(requestId) AND status = 'pending'

@@ -16,6 +16,8 @@ public enum CaseStatus: String, Vocabulary {
     case accepted, dispatched
     case inProgress = "in_progress"
     case returnRequested = "return_requested"
+    /// A reply written, waiting for the level above to approve it (DOMAIN §5b).
+    case replyReview = "reply_review"
     case replied, closed, merged
 }
 

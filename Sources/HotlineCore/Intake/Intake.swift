@@ -80,7 +80,7 @@ public enum Intake {
                              confidential: citizen.confidential, contactConsent: citizen.contactConsent),
             directAnswer: valid.directAnswer, transfer: nil,
             acceptedAt: try row.value("accepted_at"), closedAt: try row.value("closed_at"),
-            assignments: [], reply: nil, visitDeadline: nil, visits: [], opinions: [], returnRequests: [],
+            assignments: [], reply: nil, replies: [], firstContact: nil, visitDeadline: nil, visits: [], opinions: [], returnRequests: [],
             extensionRequests: [], reopenCount: 0, approvedReturns: 0, exemptReason: nil, mergedInto: nil, duplicates: [],
             warnings: warnings(valid)
         )

@@ -123,7 +123,7 @@ public enum KnowledgeBase {
     /// The center, managers and admins see drafts and withdrawn articles; a handler its own
     /// unit's; everyone else published ones only.
     static func seesUnpublished(_ staff: Staff, of unit: String) -> Bool {
-        staff.role.isCenter || staff.role == .admin || (staff.role == .handler && staff.unit == unit)
+        staff.isCenter || staff.role == .admin || (staff.role == .handler && staff.unit == unit)
     }
 
     public static func create(
@@ -242,7 +242,7 @@ public enum KnowledgeBase {
     ) async throws -> Page<Article> {
         guard (1...500).contains(filter.limit) else { throw HotlineError.validation(field: "limit", "must be between 1 and 500") }
         let after = try filter.cursor.map(Cursor.decode)
-        let allUnits = staff.role.isCenter || staff.role == .admin
+        let allUnits = staff.isCenter || staff.role == .admin
         let ownUnit = staff.role == .handler ? staff.unit : nil
         let rows = try await connection.rows("""
             SELECT \(unescaped: columns) FROM knowledge_articles

@@ -33,6 +33,17 @@ public enum CaseStep: String, CaseIterable, Sendable {
     case urge
     case escalate
     case disclose
+    // Tiered handling and review (DOMAIN §5a, §5b).
+    case passDown = "pass_down"
+    case signPassedDown = "sign_passed_down"
+    case takeBack = "take_back"
+    case reassign
+    case approveChildReturn = "approve_child_return"
+    case submitReply = "submit_reply"
+    case approveReply = "approve_reply"
+    case releaseReply = "release_reply"
+    case sendBackReply = "send_back_reply"
+    case recordContact = "record_contact"
 }
 
 /// Who takes a step, as the case sees them: a role and, for a unit's handler, its relation to
@@ -42,10 +53,15 @@ public enum StepActor: String, CaseIterable, Sendable {
     case `operator`
     /// A dispatcher of the center (派单员).
     case centerDispatcher = "center_dispatcher"
-    /// A handler of the case's active lead unit.
+    /// A handler of the lead unit that handles the case: the deepest active lead (DOMAIN §5a).
     case leadHandler = "lead_handler"
+    /// A handler of another lead unit of the case's chain: a parent while its child handles, or
+    /// a child whose reply has gone up.
+    case tierHandler = "tier_handler"
     /// A handler of an active assisting unit.
     case assistingHandler = "assisting_handler"
+    /// A dispatcher of a unit's sub-center (分中心) whose unit leads the case at some level.
+    case unitDispatcher = "unit_dispatcher"
     /// The service itself, carrying a step on to other cases (a master's reply, its end).
     case system
 }
@@ -71,10 +87,12 @@ public struct StepRule: Sendable {
 
 public enum Lifecycle {
     /// Every state a case is open in: not closed.
-    static let open: Set<CaseStatus> = [.accepted, .dispatched, .inProgress, .returnRequested, .replied, .merged]
+    static let open: Set<CaseStatus> = [.accepted, .dispatched, .inProgress, .returnRequested, .replyReview, .replied, .merged]
     /// While a unit owes the case a step.
     static let handling: Set<CaseStatus> = [.dispatched, .inProgress, .returnRequested]
     static let center: Set<StepActor> = [.operator, .centerDispatcher]
+    /// Who reviews what a unit below asks or answers: the parent's sub-center, or the center.
+    static let reviewers: Set<StepActor> = [.centerDispatcher, .unitDispatcher]
 
     /// The table. Read it with DOMAIN §5 beside it.
     public static let rules: [StepRule] = [
@@ -89,14 +107,14 @@ public enum Lifecycle {
         StepRule(step: .approveReturn, from: [.returnRequested], to: .status(.dispatched),
                  actors: [.centerDispatcher], event: .returnApproved),
         StepRule(step: .rejectReturn, from: [.returnRequested], to: .statusBeforeReturn,
-                 actors: [.centerDispatcher], event: .returnRejected),
+                 actors: reviewers, event: .returnRejected),
         StepRule(step: .requestExtension, from: [.inProgress], to: .stays, actors: [.leadHandler], event: .extensionRequested),
-        StepRule(step: .approveExtension, from: [.inProgress], to: .stays, actors: [.centerDispatcher], event: .extensionApproved),
+        StepRule(step: .approveExtension, from: [.inProgress], to: .stays, actors: reviewers, event: .extensionApproved),
         StepRule(step: .rejectExtension, from: [.inProgress, .returnRequested], to: .stays,
-                 actors: [.centerDispatcher], event: .extensionRejected),
+                 actors: reviewers, event: .extensionRejected),
         StepRule(step: .giveOpinion, from: handling, to: .stays, actors: [.assistingHandler], event: .opinionGiven),
-        StepRule(step: .addNote, from: handling.union([.replied]), to: .stays,
-                 actors: [.leadHandler, .assistingHandler], event: .note),
+        StepRule(step: .addNote, from: handling.union([.replyReview, .replied]), to: .stays,
+                 actors: [.leadHandler, .tierHandler, .assistingHandler], event: .note),
         StepRule(step: .reply, from: [.inProgress], to: .status(.replied), actors: [.leadHandler], event: .replied),
         StepRule(step: .receiveReply, from: [.merged], to: .status(.replied), actors: [.system], event: .replyReceived),
         StepRule(step: .closeNoVisit, from: [.replied], to: .closed(.noVisitNeeded), actors: [.system], event: .closedNoVisit),
@@ -113,9 +131,28 @@ public enum Lifecycle {
                  actors: [.centerDispatcher], event: .merged),
         StepRule(step: .releaseDuplicate, from: [.merged], to: .status(.accepted), actors: [.system], event: .unmerged),
         StepRule(step: .withdraw, from: open, to: .closed(.withdrawn), actors: center, event: .withdrawn),
-        StepRule(step: .urge, from: handling, to: .stays, actors: [.centerDispatcher], event: .urged),
-        StepRule(step: .escalate, from: handling, to: .stays, actors: [.centerDispatcher], event: .escalated),
+        StepRule(step: .urge, from: handling.union([.replyReview]), to: .stays, actors: reviewers, event: .urged),
+        StepRule(step: .escalate, from: handling.union([.replyReview]), to: .stays, actors: reviewers, event: .escalated),
         StepRule(step: .disclose, from: [.closed], to: .stays, actors: [.centerDispatcher], event: .disclosed),
+        // 分级办理: the sub-center of the unit that handles passes the case down to a unit directly
+        // below it, which signs without moving the case; the parent may take it back; the center
+        // may reassign its own lead (改派).
+        StepRule(step: .passDown, from: [.inProgress], to: .stays, actors: [.unitDispatcher], event: .passedDown),
+        StepRule(step: .signPassedDown, from: [.inProgress], to: .stays, actors: [.leadHandler], event: .signed),
+        StepRule(step: .takeBack, from: [.inProgress, .returnRequested], to: .status(.inProgress),
+                 actors: [.unitDispatcher], event: .takenBack),
+        StepRule(step: .reassign, from: [.dispatched, .inProgress], to: .status(.dispatched),
+                 actors: [.centerDispatcher], event: .reassigned),
+        // A child's approved return gives the case back to its parent, which signed long since.
+        StepRule(step: .approveChildReturn, from: [.returnRequested], to: .status(.inProgress),
+                 actors: [.unitDispatcher], event: .returnApproved),
+        // A reply that a level above must approve (DOMAIN §5b); the last approval releases it to
+        // the citizen, a send-back gives the lead below the reviewer a new reply deadline.
+        StepRule(step: .submitReply, from: [.inProgress], to: .status(.replyReview), actors: [.leadHandler], event: .replied),
+        StepRule(step: .approveReply, from: [.replyReview], to: .stays, actors: [.unitDispatcher], event: .replyApproved),
+        StepRule(step: .releaseReply, from: [.replyReview], to: .status(.replied), actors: reviewers, event: .replyApproved),
+        StepRule(step: .sendBackReply, from: [.replyReview], to: .status(.inProgress), actors: reviewers, event: .replySentBack),
+        StepRule(step: .recordContact, from: handling, to: .stays, actors: [.leadHandler, .tierHandler], event: .contacted),
     ]
 
     private static let byStep: [CaseStep: StepRule] = Dictionary(uniqueKeysWithValues: rules.map { ($0.step, $0) })
@@ -133,8 +170,8 @@ public enum Lifecycle {
         Set(rule(step).actors.compactMap { actor -> Role? in
             switch actor {
             case .operator: .operator
-            case .centerDispatcher: .dispatcher
-            case .leadHandler, .assistingHandler: .handler
+            case .centerDispatcher, .unitDispatcher: .dispatcher
+            case .leadHandler, .tierHandler, .assistingHandler: .handler
             case .system: nil
             }
         })

@@ -21,8 +21,11 @@ struct StepContext: Sendable {
     let actor: StepActor
     let staff: Staff?
     let now: Date
-    /// The caller's unit's active assignment on the case, for a handler's step.
+    /// The caller's unit's active assignment on the case, for a handler's or a unit
+    /// dispatcher's step.
     let own: Assignment?
+    /// The case's lead assignments, from the center's down.
+    let chain: LeadChain
     /// A second case the step needs locked first (a merge's master).
     let other: CaseHandle?
     var change = CaseChange()
@@ -44,6 +47,14 @@ struct StepContext: Sendable {
     }
 }
 
+/// Where the caller stands in a case, for a step that depends on it.
+struct StepPlace: Sendable {
+    let actor: StepActor?
+    let own: Assignment?
+    let handle: CaseHandle
+    let chain: LeadChain
+}
+
 /// The one way a step is taken (DOMAIN §5): lock the case, authorise the caller from the table,
 /// check the state, run the step's own work, move the status with one UPDATE guarded by the
 /// step's from-states, and write the step's timeline event, all in the caller's transaction.
@@ -59,12 +70,13 @@ enum StepRunner {
                       pick: { _ in step }, work)
     }
 
-    /// A step that depends on who takes it (a lead's signature moves the case, an assisting
-    /// unit's does not): `pick` chooses among `steps` once the caller's place in the case is known.
+    /// A step that depends on who takes it and where the case stands (a lead's signature moves
+    /// the case, an assisting unit's does not; a reply goes up for review or to the citizen):
+    /// `pick` chooses among `steps` once the caller's place in the case is known.
     @discardableResult
     static func run<Result: Sendable>(
         among steps: [CaseStep], _ number: String, by staff: Staff, alsoLocking master: () throws -> String? = { nil }, at now: Date,
-        on connection: PostgresConnection, logger: Logger, pick: (StepActor?) -> CaseStep,
+        on connection: PostgresConnection, logger: Logger, pick: (StepPlace) async throws -> CaseStep,
         _ work: (inout StepContext) async throws -> Result
     ) async throws -> Result {
         try authorise(steps, staff)
@@ -80,10 +92,12 @@ enum StepRunner {
         guard let handle = try await CaseAccess.find(number, on: connection, logger: logger, lock: true) else {
             throw HotlineError.notFound("case")
         }
-        let (actor, own) = try await self.actor(staff, on: handle, connection: connection, logger: logger)
-        let rule = Lifecycle.rule(pick(actor))
+        let chain = try await Assignments.chain(caseId: handle.id, on: connection, logger: logger)
+        let (actor, own) = try actor(staff, in: chain)
+        let rule = Lifecycle.rule(try await pick(StepPlace(actor: actor, own: own, handle: handle, chain: chain)))
         guard let actor, rule.actors.contains(actor) else { throw refusal(actors(of: steps), steps) }
-        var context = StepContext(step: rule.step, handle: handle, actor: actor, staff: staff, now: now, own: own, other: other)
+        var context = StepContext(step: rule.step, handle: handle, actor: actor, staff: staff, now: now, own: own, chain: chain,
+                                  other: other)
         return try await go(rule, &context, recordedBy: staff, on: connection, logger: logger, work)
     }
 
@@ -130,7 +144,9 @@ enum StepRunner {
         let rule = Lifecycle.rule(step)
         precondition(rule.actors.contains(.system), "\(step) is not a step the service carries on")
         let handle = try await CaseAccess.find(id: caseId, on: connection, logger: logger, lock: true)
-        var context = StepContext(step: step, handle: handle, actor: .system, staff: staff, now: now, own: nil, other: nil)
+        let chain = try await Assignments.chain(caseId: handle.id, on: connection, logger: logger)
+        var context = StepContext(step: step, handle: handle, actor: .system, staff: staff, now: now, own: nil, chain: chain,
+                                  other: nil)
         return try await go(rule, &context, recordedBy: staff, on: connection, logger: logger, work)
     }
 
@@ -191,19 +207,23 @@ enum StepRunner {
         }
     }
 
-    /// Who the caller is to this case. A handler whose unit has never been assigned to it learns
-    /// nothing, not even that it exists: 404, as for a case that does not exist.
-    private static func actor(
-        _ staff: Staff, on handle: CaseHandle, connection: PostgresConnection, logger: Logger
-    ) async throws -> (StepActor?, Assignment?) {
+    /// Who the caller is to this case. A unit (its handler or its dispatcher) that has never
+    /// been assigned to it learns nothing, not even that it exists: 404, as for a case that does
+    /// not exist.
+    private static func actor(_ staff: Staff, in chain: LeadChain) throws -> (StepActor?, Assignment?) {
         switch staff.role {
         case .operator: return (.operator, nil)
-        case .dispatcher: return (staff.unit == nil ? .centerDispatcher : nil, nil)
-        case .handler:
-            let mine = try await Assignments.all(caseId: handle.id, on: connection, logger: logger).filter { $0.unit == staff.unit }
-            guard !mine.isEmpty else { throw HotlineError.notFound("case") }
-            if let lead = mine.last(where: { $0.role == .lead && $0.isActive }) { return (.leadHandler, lead) }
-            if let assist = mine.last(where: { $0.role == .assist && $0.isActive }) { return (.assistingHandler, assist) }
+        case .dispatcher where staff.unit == nil: return (.centerDispatcher, nil)
+        case .dispatcher, .handler:
+            guard chain.assignments.contains(where: { $0.unit == staff.unit }) else { throw HotlineError.notFound("case") }
+            if let lead = chain.lead(of: staff.unit) {
+                if staff.role == .dispatcher { return (.unitDispatcher, lead) }
+                return (lead.id == chain.handling?.id ? .leadHandler : .tierHandler, lead)
+            }
+            if staff.role == .handler,
+               let assist = chain.assignments.last(where: { $0.unit == staff.unit && $0.role == .assist && $0.isActive }) {
+                return (.assistingHandler, assist)
+            }
             return (nil, nil)
         case .manager, .supervisor, .admin: return (nil, nil)
         }
@@ -213,15 +233,20 @@ enum StepRunner {
     static func refusal(_ rule: StepRule) -> HotlineError { refusal(rule.actors, [rule.step]) }
 
     static func refusal(_ actors: Set<StepActor>, _ steps: [CaseStep]) -> HotlineError {
+        let handlers: Set<StepActor> = [.leadHandler, .tierHandler, .assistingHandler]
         switch actors {
         case [.leadHandler]:
-            HotlineError(.forbidden, code: .notLeadUnit, "only a handler of the case's lead unit may do this")
+            return HotlineError(.forbidden, code: .notLeadUnit, "only a handler of the lead unit that handles the case may do this")
+        case [.leadHandler, .tierHandler]:
+            return HotlineError(.forbidden, code: .notLeadUnit, "only a handler of a lead unit of the case may do this")
         case [.assistingHandler]:
-            HotlineError(.forbidden, code: .notAssistingUnit, "only a handler of an assisting unit may do this")
-        case [.leadHandler, .assistingHandler]:
-            HotlineError(.forbidden, code: .notAssigned, "only a handler of a unit assigned to the case may do this")
+            return HotlineError(.forbidden, code: .notAssistingUnit, "only a handler of an assisting unit may do this")
+        case [.unitDispatcher]:
+            return HotlineError(.forbidden, code: .notSubCenter, "only the dispatcher of a sub-center whose unit leads the case may do this")
+        case let some where some.isSubset(of: handlers) && some.contains(.leadHandler) && some.contains(.assistingHandler):
+            return HotlineError(.forbidden, code: .notAssigned, "only a handler of a unit assigned to the case may do this")
         default:
-            HotlineError.forbidden("this needs the role "
+            return HotlineError.forbidden("this needs the role "
                 + Set(steps.flatMap(Lifecycle.roles(of:))).map(\.rawValue).sorted().joined(separator: " or "))
         }
     }
@@ -256,6 +281,15 @@ extension CaseStep {
         case .urge: "urge"
         case .escalate: "escalate"
         case .disclose: "disclose"
+        case .passDown: "pass down"
+        case .signPassedDown: "sign"
+        case .takeBack: "take back"
+        case .reassign: "reassign"
+        case .approveChildReturn: "approve a return of"
+        case .submitReply: "reply to"
+        case .approveReply, .releaseReply: "approve a reply to"
+        case .sendBackReply: "send back a reply to"
+        case .recordContact: "record a first contact on"
         }
     }
 }

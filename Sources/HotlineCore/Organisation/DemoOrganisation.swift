@@ -36,6 +36,9 @@ public enum DemoOrganisation {
         Unit(code: "daiyue.yuezhuang", name: "粥店街道", group: .town, parent: "daiyue"),
         Unit(code: "daiyue.tianping", name: "天平街道", group: .town, parent: "daiyue"),
         Unit(code: "daiyue.manzhuang", name: "满庄镇", group: .town, parent: "daiyue"),
+        // 社区 (岱庙街道's communities: the fourth level of a passed-down case)
+        Unit(code: "taishan.daimiao.hongmen", name: "红门社区", group: .community, parent: "taishan.daimiao"),
+        Unit(code: "taishan.daimiao.daizong", name: "岱宗社区", group: .community, parent: "taishan.daimiao"),
         // 公共服务企业
         Unit(code: "water", name: "泰安市水务集团", group: .enterprise, parent: nil),
         Unit(code: "power", name: "国网泰安供电公司", group: .enterprise, parent: nil),
@@ -89,8 +92,9 @@ public enum DemoOrganisation {
         Category(code: "health.hospital-service", name: "医疗服务", parent: "health", defaultLeadUnit: "health"),
     ]
 
-    /// One user per role (the handler acts for the housing bureau). Created only when the
-    /// organisation is new.
+    /// One user per role (the handler acts for the housing bureau), then the tiers of 泰山区: its
+    /// sub-center's dispatcher and handler, 岱庙街道's, and a community's handler (DOMAIN §5a).
+    /// Created only when the organisation is new.
     public static let users: [NewUser] = [
         NewUser(name: "话务员一", role: .operator, unit: nil),
         NewUser(name: "派单员一", role: .dispatcher, unit: nil),
@@ -98,13 +102,22 @@ public enum DemoOrganisation {
         NewUser(name: "中心负责人", role: .manager, unit: nil),
         NewUser(name: "监察室", role: .supervisor, unit: nil),
         NewUser(name: "系统管理员", role: .admin, unit: nil),
+        NewUser(name: "泰山区分中心派单员", role: .dispatcher, unit: "taishan"),
+        NewUser(name: "泰山区承办人", role: .handler, unit: "taishan"),
+        NewUser(name: "岱庙街道派单员", role: .dispatcher, unit: "taishan.daimiao"),
+        NewUser(name: "岱庙街道承办人", role: .handler, unit: "taishan.daimiao"),
+        NewUser(name: "红门社区承办人", role: .handler, unit: "taishan.daimiao.hongmen"),
     ]
 
     /// Installs what is missing; returns whether anything was new.
     @discardableResult
-    public static func install(on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+    /// (`without` leaves out groups, for a database whose schema predates them.)
+    public static func install(
+        on connection: PostgresConnection, logger: Logger, without groups: Set<UnitGroup> = []
+    ) async throws -> Bool {
         var changed = false
-        for unit in units where try await connection.row("SELECT 1 FROM units WHERE code = \(unit.code)", logger: logger) == nil {
+        for unit in units where !groups.contains(unit.group) {
+            guard try await connection.row("SELECT 1 FROM units WHERE code = \(unit.code)", logger: logger) == nil else { continue }
             _ = try await Units.create(unit, on: connection, logger: logger)
             changed = true
         }
@@ -119,13 +132,16 @@ public enum DemoOrganisation {
 }
 
 extension DemoOrganisation {
-    /// Creates the demo users if none of the center's roles exist yet; returns their tokens.
-    public static func installUsers(on connection: PostgresConnection, logger: Logger) async throws -> [(Role, String)] {
+    /// Creates the demo users if none of the center's roles exist yet; returns their tokens, each
+    /// under its role, or `role@unit` for the users of the tiers after the first of each role.
+    public static func installUsers(on connection: PostgresConnection, logger: Logger) async throws -> [(String, String)] {
         guard try await connection.row("SELECT 1 FROM users LIMIT 1", logger: logger) == nil else { return [] }
-        var tokens: [(Role, String)] = []
+        var tokens: [(String, String)] = []
+        var seen = Set<Role>()
         for input in users {
             let user = try await Users.create(input, on: connection, logger: logger)
-            tokens.append((user.role, try await Users.issueToken(forUser: user.id, on: connection, logger: logger).token))
+            let label = seen.insert(user.role).inserted ? user.role.rawValue : "\(user.role.rawValue)@\(user.unit!)"
+            tokens.append((label, try await Users.issueToken(forUser: user.id, on: connection, logger: logger).token))
         }
         return tokens
     }

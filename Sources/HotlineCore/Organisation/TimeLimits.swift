@@ -7,6 +7,14 @@ public enum LimitStep: String, Vocabulary {
     case returnWindow = "return_window"
     case `extension`, opinion, visit
     case reopenReply = "reopen_reply"
+    /// A passed-down assignment's own steps (DOMAIN §5a), each capped inside its parent's.
+    case passedDownSign = "passed_down_sign"
+    case passedDownReply = "passed_down_reply"
+    case passedDownOpinion = "passed_down_opinion"
+    /// Each level's review of a reply (§5b), and the reply owed after a send-back.
+    case review
+    case sendBackReply = "send_back_reply"
+    case firstContact = "first_contact"
 }
 
 public enum LimitUnit: String, Vocabulary {
@@ -63,7 +71,9 @@ public enum TimeLimits {
         try await connection.rows("""
             SELECT case_type, urgency, step, amount, unit FROM time_limits
             ORDER BY array_position(ARRAY['consultation','help','complaint','report','suggestion'], case_type),
-                     urgency, array_position(ARRAY['sign','reply','return_window','extension','opinion','visit','reopen_reply'], step)
+                     urgency, array_position(ARRAY['sign','reply','return_window','extension','opinion','visit','reopen_reply',
+                                           'passed_down_sign','passed_down_reply','passed_down_opinion','review','send_back_reply',
+                                           'first_contact'], step)
             """, logger: logger).map { row in
             TimeLimit(
                 type: CaseType(rawValue: try row.value("case_type"))!,

@@ -6,11 +6,12 @@ public enum UnitGroup: String, Vocabulary {
     case district
     case functionalZone = "functional_zone"
     case town
+    case community
     case enterprise
 
     /// Groups whose units are places: a case's region is one of them.
     public var isArea: Bool {
-        self == .district || self == .functionalZone || self == .town
+        self == .district || self == .functionalZone || self == .town || self == .community
     }
 }
 

@@ -127,12 +127,17 @@ public enum Users {
         let name = checker.text(input.name, field: "name", max: 100)
         switch (input.role, input.unit) {
         case (.handler, nil): checker.fail("unit", "a handler acts for a unit: give its code")
-        case (.handler, _), (_, nil): break
-        default: checker.fail("unit", "only a handler belongs to a unit")
+        case (.handler, _), (.dispatcher, _), (_, nil): break
+        default: checker.fail("unit", "only a handler or a sub-center's dispatcher belongs to a unit")
         }
         try checker.check()
         if let unit = input.unit {
             try await Units.requireUnit(unit, field: "unit", on: connection, logger: logger, active: true)
+            if input.role == .dispatcher, try await connection.row(
+                "SELECT 1 FROM units WHERE parent = \(unit) LIMIT 1", logger: logger
+            ) == nil {
+                throw HotlineError.validation(field: "unit", "a dispatcher's unit has units below it to pass cases down to")
+            }
         }
         let row = try await connection.row("""
             INSERT INTO users (name, role, unit_code) VALUES (\(name!), \(input.role.rawValue), \(input.unit))

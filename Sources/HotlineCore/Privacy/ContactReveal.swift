@@ -19,7 +19,7 @@ public enum ContactReveal {
         let fields: [String]
         switch sight {
         case .center:
-            guard staff.role.isCenter else {
+            guard staff.isCenter else {
                 throw HotlineError.forbidden("only the hotline center or the lead unit may reveal a contact")
             }
             fields = ["name", "phone"]

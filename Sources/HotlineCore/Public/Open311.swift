@@ -258,14 +258,15 @@ public enum Open311 {
                    contact.name AS citizen_name, contact.phone AS citizen_phone,
                    (SELECT max(e.at) FROM case_events e WHERE e.case_id = c.id) AS updated_at,
                    (SELECT d.due_at FROM deadlines d JOIN assignments a ON a.id = d.assignment_id
-                     WHERE a.case_id = coalesce(c.merged_into, c.id) AND a.role = 'lead' AND d.step = 'reply'
+                     WHERE a.case_id = coalesce(c.merged_into, c.id) AND a.role = 'lead' AND a.parent_id IS NULL AND d.step = 'reply'
                      ORDER BY d.id DESC LIMIT 1) AS expected
             FROM cases c
             JOIN categories k ON k.code = c.category
             LEFT JOIN LATERAL (
                 SELECT u.name FROM assignments a JOIN units u ON u.code = a.unit_code
                 WHERE a.case_id = coalesce(c.merged_into, c.id) AND a.role = 'lead' AND a.status IN ('dispatched', 'signed', 'replied')
-                LIMIT 1
+                  AND a.parent_id IS NULL
+                ORDER BY a.id DESC LIMIT 1
             ) lead ON true
             LEFT JOIN replies p ON p.id = c.reply_id
             LEFT JOIN case_contacts contact ON contact.case_id = c.id

@@ -172,7 +172,7 @@ public enum PublicRecord {
             SELECT c.number, c.status, c.closure, k.name AS category, c.accepted_at, c.closed_at,
                    lead.name AS lead_unit,
                    (SELECT d.due_at FROM deadlines d JOIN assignments a ON a.id = d.assignment_id
-                     WHERE a.case_id = coalesce(c.merged_into, c.id) AND a.role = 'lead' AND d.step = 'reply'
+                     WHERE a.case_id = coalesce(c.merged_into, c.id) AND a.role = 'lead' AND a.parent_id IS NULL AND d.step = 'reply'
                      ORDER BY d.id DESC LIMIT 1) AS reply_due,
                    ru.name AS reply_unit, p.outcome, p.text, p.replied_at,
                    contact.name AS citizen_name, contact.phone AS citizen_phone,
@@ -184,7 +184,8 @@ public enum PublicRecord {
             LEFT JOIN LATERAL (
                 SELECT u.name FROM assignments a JOIN units u ON u.code = a.unit_code
                 WHERE a.case_id = coalesce(c.merged_into, c.id) AND a.role = 'lead' AND a.status IN ('dispatched', 'signed', 'replied')
-                LIMIT 1
+                  AND a.parent_id IS NULL
+                ORDER BY a.id DESC LIMIT 1
             ) lead ON true
             LEFT JOIN replies p ON p.id = c.reply_id
             LEFT JOIN units ru ON ru.code = p.unit_code
@@ -196,7 +197,8 @@ public enum PublicRecord {
         let replyText = FreeText.shown(try row.value("text", as: String?.self), to: .removed, identities: identities)
         return PublicProgress(
             number: try row.value("number"),
-            status: CaseStatus(rawValue: try row.value("status"))!,
+            // A reply still going up for review is not the citizen's yet: the case is in progress.
+            status: CaseStatus(rawValue: try row.value("status")).map { $0 == .replyReview ? .inProgress : $0 }!,
             closure: (try row.value("closure", as: String?.self)).flatMap(Closure.init(rawValue:)),
             category: try row.value("category"),
             acceptedAt: try row.value("accepted_at"),

@@ -329,6 +329,14 @@ public struct YearSimulation: Sendable {
                                               text: "经核实，已按规定处理并答复市民。", contactedCitizen: random.chance(0.8),
                                               handlerName: "承办人", handlerPhone: "05388000000"),
                                 by: lead, at: now, on: connection, logger: logger)
+        // The center reviews what its policy asks for (complaints and reports by default), within hours.
+        if let review = try await connection.row("""
+            SELECT p.id FROM replies p JOIN cases c ON c.id = p.case_id WHERE c.number = \(number) AND p.status = 'under_review'
+            """, logger: logger) {
+            now = now.addingTimeInterval(Double.random(in: 600...14_400, using: &random)).wholeSecond
+            try await ReplyReviews.approve(number, replyId: try review.value("id"), .init(note: nil), by: cast.dispatcher, at: now,
+                                           on: connection, logger: logger)
+        }
         if anonymous { return }
         let visitDue = calendar.adding(limits[.visit]!, to: now).at
         if random.chance(0.03) {

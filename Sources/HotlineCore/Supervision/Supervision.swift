@@ -82,7 +82,7 @@ public enum Supervision {
     ) async throws -> Page<Warning> {
         let unit: String?
         switch staff.role {
-        case .operator, .dispatcher, .manager, .supervisor: unit = nil
+        case .operator, .dispatcher, .manager, .supervisor: unit = staff.readingUnit
         case .handler: unit = staff.unit
         case .admin: throw HotlineError.forbidden("supervision is the center's, the leadership's and the units' business")
         }
@@ -93,7 +93,8 @@ public enum Supervision {
                    coalesce((SELECT role = 'lead' FROM assignments WHERE id = d.assignment_id), false) AS unit_leads,
                    (SELECT count(*) FROM urgings u WHERE u.deadline_id = d.id) AS urgings
             FROM deadlines d JOIN cases c ON c.id = d.case_id
-            WHERE d.met_at IS NULL AND d.closed_at IS NULL AND d.step IN ('sign', 'reply', 'opinion') AND d.warn_at <= \(now)
+            WHERE d.met_at IS NULL AND d.closed_at IS NULL AND d.step IN ('sign', 'reply', 'opinion', 'review', 'contact') AND d.warn_at <= \(now)
+              AND d.unit_code IS NOT NULL
               AND (\(unit)::text IS NULL OR d.unit_code = \(unit))
             ORDER BY d.due_at, d.id
             OFFSET \(offset) LIMIT \(limit + 1)

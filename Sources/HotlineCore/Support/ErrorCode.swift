@@ -2,6 +2,7 @@
 /// enum of `Problem.code` in the OpenAPI document, and held to it by a test, which also checks
 /// that each one is provoked by some test or is listed in `unreachableInTests` with the reason.
 public enum ErrorCode: String, CaseIterable, Sendable {
+    case alreadyContacted = "already_contacted"
     case alreadyDisclosed = "already_disclosed"
     case alreadyEscalated = "already_escalated"
     case alreadyExempt = "already_exempt"
@@ -19,8 +20,8 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case extensionNotAllowed = "extension_not_allowed"
     case forbidden
     case hasDuplicates = "has_duplicates"
-    case identityProtected = "identity_protected"
     case idempotencyKeyReused = "idempotency_key_reused"
+    case identityProtected = "identity_protected"
     case inactiveUnit = "inactive_unit"
     case inactiveUser = "inactive_user"
     case internalError = "internal_error"
@@ -29,14 +30,20 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case masterNotOpen = "master_not_open"
     case methodNotAllowed = "method_not_allowed"
     case noContactConsent = "no_contact_consent"
+    case noFirstContact = "no_first_contact"
     case noRouting = "no_routing"
     case notARegion = "not_a_region"
     case notAssigned = "not_assigned"
     case notAssistingUnit = "not_assisting_unit"
+    case notBelow = "not_below"
     case notFound = "not_found"
     case notLeadUnit = "not_lead_unit"
     case notOwnerUnit = "not_owner_unit"
+    case notPassedDown = "not_passed_down"
+    case notReviewer = "not_reviewer"
+    case notSubCenter = "not_sub_center"
     case nothingOwed = "nothing_owed"
+    case passedDown = "passed_down"
     case payloadTooLarge = "payload_too_large"
     case periodNotStarted = "period_not_started"
     case queryTimeout = "query_timeout"

@@ -31,6 +31,12 @@ public enum EventKind: String, Vocabulary {
     case unmerged
     case deadlineRecomputed = "deadline_recomputed"
     case urged, escalated, disclosed
+    case passedDown = "passed_down"
+    case takenBack = "taken_back"
+    case reassigned
+    case replyApproved = "reply_approved"
+    case replySentBack = "reply_sent_back"
+    case contacted
 }
 
 /// An event of a case's timeline as read back.

@@ -73,6 +73,31 @@ struct HandlingRoutes {
             try await Merging.merge(number, try work.body.decode(Merging.Request.self), by: work.staff, at: work.now,
                                     on: work.connection, logger: work.logger)
         }
+        // Tiered handling, review, first contact (DOMAIN §5a, §5b).
+        step(api, "pass-down") { number, work in
+            try await Tiers.passDown(number, try work.body.decode(Dispatch.Request.self), by: work.staff, at: work.now,
+                                     on: work.connection, logger: work.logger)
+        }
+        step(api, "take-back") { number, work in
+            try await Tiers.takeBack(number, try work.body.decode(Tiers.Reason.self), by: work.staff, at: work.now,
+                                     on: work.connection, logger: work.logger)
+        }
+        step(api, "reassign") { number, work in
+            try await Tiers.reassign(number, try work.body.decode(Tiers.Reassignment.self), by: work.staff, at: work.now,
+                                     on: work.connection, logger: work.logger)
+        }
+        step(api, "replies/:id/approve") { number, work in
+            try await ReplyReviews.approve(number, replyId: try work.id, try work.body.decodeOrEmpty(ReplyReviews.Approval.self),
+                                           by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+        }
+        step(api, "replies/:id/send-back") { number, work in
+            _ = try await ReplyReviews.sendBack(number, replyId: try work.id, try work.body.decode(ReplyReviews.SendBack.self),
+                                                by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+        }
+        step(api, "contacts", status: .created) { number, work in
+            try await FirstContact.record(number, try work.body.decode(FirstContact.Request.self), by: work.staff, at: work.now,
+                                          on: work.connection, logger: work.logger)
+        }
 
         api.get("inbox") { request, context in
             let staff = try context.signedIn()
@@ -108,7 +133,7 @@ extension Mutation.Work {
         return copy
     }
 
-    /// The `{id}` of a return or extension request.
+    /// The `{id}` of a return or extension request, or of a reply.
     var id: Int64 {
         get throws {
             guard let raw = parameters?.get("id"), let id = Int64(raw), id > 0 else {

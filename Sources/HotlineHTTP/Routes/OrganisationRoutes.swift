@@ -145,11 +145,33 @@ struct OrganisationRoutes {
             }
             return try JSONCoding.response(Page(items: updated, nextCursor: nil))
         }
+
+        api.get("review-policy") { _, context in
+            let staff = try context.signedIn()
+            let rules = try await database.read(logger: context.logger) {
+                try await ReviewPolicy.list(for: staff, on: $0, logger: context.logger)
+            }
+            return try JSONCoding.response(Page(items: rules, nextCursor: nil))
+        }
+        api.put("review-policy") { request, context in
+            let staff = try context.signedIn()
+            try staff.require(.manager)
+            let body = try await RequestBody.read(request, context: context)
+            let rules = try body.decode(ReviewPolicyDocument.self).items
+            let updated = try await database.transaction(logger: context.logger) {
+                try await ReviewPolicy.update(rules, by: staff, on: $0, logger: context.logger)
+            }
+            return try JSONCoding.response(Page(items: updated, nextCursor: nil))
+        }
     }
 
     /// `{"items": [...]}`, the shape GET answers, so a GET can be edited and PUT back.
     struct TimeLimitsDocument: Decodable {
         var items: [TimeLimit]
+    }
+
+    struct ReviewPolicyDocument: Decodable {
+        var items: [ReviewRule]
     }
 
     /// Retries answer what the reference names now.

@@ -15,11 +15,14 @@ struct TestHotline: Sendable {
     /// The test's own database, for a second instance on it.
     let databaseName: String
     /// Tokens by who: "operator", "dispatcher", "manager", "supervisor", "admin",
-    /// and "handler:UNIT" for a handler of that unit.
+    /// "handler:UNIT" for a handler of that unit, "dispatcher:UNIT" for its sub-center's dispatcher.
     let tokens: [String: String]
 
     /// Units that have a handler in every test.
-    static let handlerUnits = ["housing", "water", "environment", "taishan", "taishan.caiyuan", "power"]
+    static let handlerUnits = ["housing", "water", "environment", "taishan", "taishan.caiyuan", "power",
+                               "taishan.daimiao", "taishan.daimiao.hongmen"]
+    /// Units with a sub-center dispatcher in every test: 泰山区 and 岱庙街道 (DOMAIN §5a).
+    static let subCenters = ["taishan", "taishan.daimiao"]
 
     /// Monday 2 March 2026, 09:00 in Shanghai: an ordinary working day.
     static let start = Timestamp.parse("2026-03-02T09:00:00+08:00")!
@@ -94,6 +97,10 @@ func withHotline(
     reportsDatabase: (PostgresClient.Configuration) -> PostgresClient.Configuration? = { _ in nil },
     // Generous: tests run in parallel on two cores, and a limit met under that load is no finding.
     statementTimeout: Duration = .seconds(60),
+    // The shipped review policy has the center review complaints and reports (DOMAIN §5b). Tests
+    // of the other steps file complaints and read the reply as given, so they turn it off; the
+    // tests of review keep it, and check it is the default.
+    centerReviews: Bool = false,
     _ body: @Sendable (TestHotline) async throws -> Void
 ) async throws {
     let name = try await TestDatabase.fresh()
@@ -110,11 +117,15 @@ func withHotline(
                 ("supervisor", NewUser(name: "监察员", role: .supervisor, unit: nil)),
                 ("admin", NewUser(name: "管理员", role: .admin, unit: nil)),
             ] + TestHotline.handlerUnits.map { ("handler:\($0)", NewUser(name: "承办人", role: .handler, unit: $0)) }
+              + TestHotline.subCenters.map { ("dispatcher:\($0)", NewUser(name: "分中心派单员", role: .dispatcher, unit: $0)) }
             for (who, input) in people {
                 let user = try await Users.create(input, on: connection, logger: logger)
                 // Long-lived: tests move the clock across months and years.
                 tokens[who] = try await Users.issueToken(forUser: user.id, lifetime: .seconds(3650 * 86_400), at: start,
                                                          on: connection, logger: logger).token
+            }
+            if !centerReviews {
+                try await connection.query("UPDATE review_policy SET center_reviews = false", logger: logger)
             }
             return tokens
         }
