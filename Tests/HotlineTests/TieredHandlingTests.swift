@@ -99,6 +99,11 @@ import Testing
             #expect(view["visit_deadline"] is [String: Any])
             try await hotline.visit(number)
             #expect(try await hotline.view(number)["status"] as? String == "closed")
+            // The rating counts for the unit that wrote the reply and each lead above that approved it.
+            for unit in [Self.community, Self.street, Self.district] {
+                let line = try await LifecycleRulesTests.reportLine(hotline, unit)
+                #expect(LifecycleRulesTests.indicator(line, "satisfaction") == "1/1", "\(unit)")
+            }
             let kinds = try await hotline.kinds(number)
             let passes = kinds.filter { $0 == "passed_down" }.count, approvals = kinds.filter { $0 == "reply_approved" }.count
             #expect(passes == 2)
@@ -347,5 +352,168 @@ import Testing
         }
         #expect(Timestamp.format(calendar.tierCap(beforeParentDue: Timestamp.parse("2026-02-14T08:00:00+08:00")!, urgent: true))
                 == "2026-02-14T06:00:00+08:00")
+    }
+
+    /// DOMAIN §5a, §7: each child deadline has its own ladder; its urgings go to the child and
+    /// are seen by the parent; a late review is urged to the reviewer.
+    @Test func supervisionReachesEveryLevel() async throws {
+        try await withHotline { hotline in
+            let number = try await hotline.fileCase()
+            try await hotline.dispatch(number, lead: Self.district)
+            try await hotline.step(number, "sign", as: "handler:\(Self.district)")
+            let passed = try await hotline.step(number, "pass-down", as: "dispatcher:\(Self.district)", body: json(["lead_unit": Self.street]))
+            #expect(passed.due("sign", of: passed.assignment(Self.street)) == "2026-03-03T23:59:59+08:00")
+            // The street does not sign: urged once its sign deadline passes.
+            let swept = try await hotline.sweep(at: "2026-03-04T00:00:01+08:00")
+            #expect(swept["urgings"] as? Int == 1)
+            let urged = try await hotline.request(.get, "/api/v1/cases/\(number)/timeline", as: "dispatcher").items()
+                .filter { $0["kind"] as? String == "urged" }.map { "\($0["unit"] as? String ?? "?")/\(($0["details"] as? [String: Any])?["step"] as? String ?? "?")" }
+            #expect(urged == ["\(Self.street)/sign"])
+            // The district sees its street's red card; another district sees nothing of it.
+            for who in ["handler:\(Self.district)", "dispatcher:\(Self.district)", "handler:\(Self.street)"] {
+                let cards = try await hotline.request(.get, "/api/v1/supervision/warnings", as: who).items()
+                    .map { "\($0["unit"] as? String ?? "?")/\($0["step"] as? String ?? "?")/\($0["card"] as? String ?? "?")" }
+                #expect(cards.contains("\(Self.street)/sign/red"), "\(who): \(cards)")
+            }
+            let elsewhere = try await hotline.request(.get, "/api/v1/supervision/warnings", as: "handler:taishan.caiyuan").items()
+            #expect(elsewhere.isEmpty)
+            // The district's sub-center urges and escalates its street, never itself.
+            let view = try await hotline.view(number)
+            let street = try #require(view.assignment(Self.street)?["id"] as? Int)
+            let own = try #require(view.assignment(Self.district)?["id"] as? Int)
+            try await hotline.step(number, "urge", as: "dispatcher:\(Self.district)",
+                                   body: json(["assignment": street, "step": "sign", "note": "请尽快签收"]), expect: 201)
+            let itself = try await hotline.request(.post, "/api/v1/cases/\(number)/urge", as: "dispatcher:\(Self.district)",
+                                                   body: json(["assignment": own, "step": "reply"]))
+            #expect(itself.status == .forbidden, "\(itself.text)")
+            let upward = try await hotline.request(.post, "/api/v1/cases/\(number)/urge", as: "dispatcher:\(Self.street)",
+                                                   body: json(["assignment": own, "step": "reply"]))
+            #expect(upward.status == .forbidden, "\(upward.text)")
+            try await hotline.step(number, "escalate", as: "dispatcher:\(Self.district)",
+                                   body: json(["assignment": street, "step": "sign", "reason": "逾期未签收"]), expect: 201)
+            let escalated = try await hotline.request(.get, "/api/v1/supervision/escalations", as: "manager").items()
+                .map { $0["unit"] as? String }
+            #expect(escalated == [Self.street])
+
+            // The street signs and replies on Wednesday; the district's review is due Thursday night.
+            try await hotline.step(number, "sign", as: "handler:\(Self.street)")
+            let replied = try await hotline.step(number, "reply", as: "handler:\(Self.street)", body: Self.replyBody)
+            #expect(replied.due("review", of: replied.assignment(Self.district)) == "2026-03-05T23:59:59+08:00")
+            let late = try await hotline.sweep(at: "2026-03-06T00:00:01+08:00")
+            #expect(late["urgings"] as? Int == 1)
+            let reviewUrged = try await hotline.request(.get, "/api/v1/cases/\(number)/timeline", as: "dispatcher").items()
+                .filter { $0["kind"] as? String == "urged" }.map { "\($0["unit"] as? String ?? "?")/\(($0["details"] as? [String: Any])?["step"] as? String ?? "?")" }
+            #expect(reviewUrged.last == "\(Self.district)/review")
+        }
+    }
+
+    /// DOMAIN §10 at every level: a report's citizen reaches no unit, two tiers down.
+    @Test func noLevelSeesAReportsCitizen() async throws {
+        try await withHotline(centerReviews: true) { hotline in
+            let name = "赵六", phone = "13987654321"
+            let body = json(CaseBodies.make(type: "report", description: "举报人赵六，电话13987654321，反映楼道违规经营。",
+                                            name: name, phone: phone, consent: true))
+            let number = try await Self.passedDown(hotline, depth: 2, body: body)
+            try await hotline.step(number, "notes", as: "handler:\(Self.community)", body: #"{"text": "已联系13987654321核实"}"#, expect: 201)
+            let replied = try await hotline.step(number, "reply", as: "handler:\(Self.community)", body: Self.replyBody)
+            let id = try Self.replyId(replied)
+            var texts = [replied.description]
+            for (unit, dispatcher) in [(Self.community, nil), (Self.street, "dispatcher:\(Self.street)"), (Self.district, "dispatcher:\(Self.district)")] {
+                for who in ["handler:\(unit)"] + (dispatcher.map { [$0] } ?? []) {
+                    for path in ["/api/v1/cases/\(number)", "/api/v1/cases/\(number)/timeline", "/api/v1/inbox",
+                                 "/api/v1/supervision/warnings", "/api/v1/cases?q=\(phone)", "/api/v1/cases"] {
+                        texts.append(try await hotline.request(.get, path, as: who).text)
+                    }
+                    let reveal = try await hotline.request(.post, "/api/v1/cases/\(number)/contact-reveal", as: who)
+                    #expect(reveal.status == .forbidden, "\(who)")
+                    texts.append(reveal.text)
+                }
+                if let dispatcher, unit != Self.community {
+                    texts.append(try await hotline.step(number, "replies/\(id)/approve", as: dispatcher).description)
+                }
+            }
+            #expect(texts.count > 20)
+            for text in texts {
+                for trace in [name, phone, "赵", "4321"] {
+                    #expect(!text.contains(trace), "\(trace) reached a unit: \(text.prefix(300))")
+                }
+            }
+            // The center reads it as written.
+            let center = try await hotline.view(number)
+            #expect((center["description"] as? String)?.contains(phone) == true)
+        }
+    }
+
+    /// The authorisation of a sub-center, step by step (DOMAIN §2): its own unit's case (the
+    /// district that passed it down), the unit below (the street that handles it), a unit above
+    /// it (the district, seen from the street) and a sibling (another district's sub-center).
+    @Test func aSubCenterTakesOnlyItsStepsOnItsUnitsCases() async throws {
+        try await withHotline { hotline in
+            let number = try await Self.passedDown(hotline, depth: 1)
+            let view = try await hotline.view(number)
+            let street = try #require(view.assignment(Self.street)?["id"] as? Int)
+            let district = try #require(view.assignment(Self.district)?["id"] as? Int)
+            // Every step a case can take, with a body it would accept.
+            let steps: [(String, String)] = [
+                ("dispatch", json(["lead_unit": "housing"])), ("sign", "{}"), ("return-requests", #"{"reason": "不属本单位"}"#),
+                ("extension-requests", #"{"working_days": 2, "reason": "需协调"}"#), ("opinions", #"{"text": "意见"}"#),
+                ("notes", #"{"text": "进展"}"#), ("reply", Self.replyBody), ("contacts", #"{"method": "phone"}"#),
+                ("visits", #"{"reached": true, "satisfaction": "satisfied", "resolved": true}"#), ("reopen", #"{"reason": "重办"}"#),
+                ("close", #"{"reason": "已尽力"}"#), ("exempt", #"{"reason": "免考核"}"#), ("withdraw", #"{"reason": "撤诉"}"#),
+                ("transfer", #"{"service": "110"}"#), ("disclose", #"{"summary": "公开"}"#), ("contact-reveal", ""),
+                ("reassign", #"{"lead_unit": "housing", "reason": "改派"}"#),
+                ("pass-down", json(["lead_unit": "taishan.caiyuan"])),
+                ("urge", json(["assignment": district, "step": "reply"])),
+                ("escalate", json(["assignment": district, "step": "reply", "reason": "逾期"])),
+            ]
+            let callers = ["dispatcher:\(Self.district)", "dispatcher:\(Self.street)", "dispatcher:daiyue"]
+            let before = try await hotline.kinds(number).count
+            var taken: [String] = []
+            for (path, body) in steps {
+                for who in callers {
+                    let response = try await hotline.request(.post, "/api/v1/cases/\(number)/\(path)", as: who, body: body)
+                    if response.status.code < 300 { taken.append("\(who) \(path)") }
+                    // The sibling learns nothing of the case: a step of a dispatcher is 404, another role's 403.
+                    if who == "dispatcher:daiyue" { #expect([403, 404].contains(response.status.code), "\(path): \(response.text)") }
+                }
+            }
+            // The district's sub-center passes down (the street, which handles, has no child yet:
+            // the district may not pass again) and urges nothing of its own; the street's urges
+            // nothing above it. Nothing of the center's is taken by any of them.
+            #expect(taken.isEmpty, "\(taken)")
+            #expect(try await hotline.kinds(number).count == before, "no refusal wrote an event")
+            // What each may do, done: the street's sub-center passes down to its community, the
+            // district's urges its street and takes the case back.
+            try await hotline.step(number, "sign", as: "handler:\(Self.street)", expect: 409)
+            try await hotline.step(number, "pass-down", as: "dispatcher:\(Self.street)", body: json(["lead_unit": Self.community]))
+            try await hotline.step(number, "urge", as: "dispatcher:\(Self.district)", body: json(["assignment": street, "step": "reply"]), expect: 201)
+            try await hotline.step(number, "take-back", as: "dispatcher:\(Self.district)", body: #"{"reason": "收回"}"#)
+        }
+    }
+
+    /// A reopen goes back to the unit that wrote the reply, each lead above it with a reopen
+    /// deadline of its own and the child's inside its parent's (DOMAIN §5a).
+    @Test func aReopenGoesBackToTheUnitThatWroteTheReply() async throws {
+        try await withHotline { hotline in
+            let number = try await Self.passedDown(hotline, depth: 1)
+            var view = try await hotline.step(number, "reply", as: "handler:\(Self.street)", body: Self.replyBody)
+            view = try await hotline.step(number, "replies/\(try Self.replyId(view))/approve", as: "dispatcher:\(Self.district)")
+            #expect(view["status"] as? String == "replied")
+            try await hotline.visit(number, satisfaction: "unsatisfied", resolved: false)
+            hotline.clock.set(Timestamp.parse("2026-03-03T10:00:00+08:00")!)
+            view = try await hotline.step(number, "reopen", as: "dispatcher", body: #"{"reason": "市民不满意"}"#)
+            #expect(view["status"] as? String == "in_progress")
+            // Five working days from Tuesday for the district (the 10th); the street's capped a
+            // working day before, on the 9th.
+            #expect(view.due("reply", of: view.assignment(Self.district)) == "2026-03-10T23:59:59+08:00")
+            #expect(view.due("reply", of: view.assignment(Self.street)) == "2026-03-09T23:59:59+08:00")
+            #expect(view.assignment(Self.street)?["status"] as? String == "signed")
+            let parent = try await hotline.request(.post, "/api/v1/cases/\(number)/reply", as: "handler:\(Self.district)", body: Self.replyBody)
+            #expect(parent.problemCode == "not_lead_unit")
+            view = try await hotline.step(number, "reply", as: "handler:\(Self.street)", body: Self.replyBody)
+            view = try await hotline.step(number, "replies/\(try Self.replyId(view))/approve", as: "dispatcher:\(Self.district)")
+            #expect(view["status"] as? String == "replied")
+            #expect((view["reply"] as? [String: Any])?["unit"] as? String == Self.street)
+        }
     }
 }

@@ -150,7 +150,8 @@ for _ in range(30):
     numbers.append(r.json()["number"])
     requests.post(f"http://127.0.0.1:{port1}/api/v1/cases/{numbers[-1]}/dispatch", json={"lead_unit": "housing"},
                   headers=auth("dispatcher"), timeout=10).raise_for_status()
-# Both clocks a month on: every sign and reply deadline is past, with its whole ladder.
+# Both clocks a month on: every sign, reply and first-contact deadline (the citizen consented to be
+# contacted) is past, with its whole ladder.
 later = time.strftime("%Y-%m-%dT%H:%M:%S+08:00", time.gmtime(time.time() + 8 * 3600 + 31 * 86400))
 for p in (port1, port2):
     requests.put(f"http://127.0.0.1:{p}/api/v1/test/clock", json={"now": later}, headers=auth("admin"), timeout=10).raise_for_status()
@@ -160,9 +161,9 @@ urgings = int(psql("fault_sweep", "SELECT count(*) FROM urgings"))
 distinct = int(psql("fault_sweep", "SELECT count(DISTINCT (deadline_id, level)) FROM urgings"))
 events = int(psql("fault_sweep", "SELECT count(*) FROM case_events WHERE kind = 'urged'"))
 escalations = int(psql("fault_sweep", "SELECT count(*) FROM escalations"))
-check(urgings == 30 * 2 * 3 and distinct == urgings and events == urgings,
-      f"two instances: {urgings} urgings for 60 late deadlines, {distinct} distinct, {events} timeline events")
-check(escalations == 60, f"two instances: {escalations} escalations, one per late deadline")
+check(urgings == 30 * 3 * 3 and distinct == urgings and events == urgings,
+      f"two instances: {urgings} urgings for 90 late deadlines, {distinct} distinct, {events} timeline events")
+check(escalations == 90, f"two instances: {escalations} escalations, one per late deadline")
 for process in (first, second):
     process.terminate()
     process.wait(timeout=30)

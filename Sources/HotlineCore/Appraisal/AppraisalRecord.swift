@@ -89,20 +89,26 @@ enum AppraisalRecord {
             counts[try row.value("unit"), default: Counts()].indicators.onTimeReply = try indicator(row)
         }
         // Satisfaction and resolution: the latest rating of each case in the month, for the unit
-        // whose reply it rated.
+        // whose reply it rated and every lead above it that approved that reply (DOMAIN §5a).
         for row in try await connection.rows("""
-            SELECT unit, count(*) AS den,
-                   count(*) FILTER (WHERE satisfaction IN ('satisfied', 'basically_satisfied')) AS satisfied,
-                   count(*) FILTER (WHERE resolved) AS resolved
+            SELECT u.unit, count(*) AS den,
+                   count(*) FILTER (WHERE latest.satisfaction IN ('satisfied', 'basically_satisfied')) AS satisfied,
+                   count(*) FILTER (WHERE latest.resolved) AS resolved
             FROM (
-                SELECT DISTINCT ON (\(unescaped: month("v.visited_at")), v.case_id) r.unit_code AS unit, v.satisfaction, v.resolved
-                FROM visits v JOIN replies r ON r.id = v.reply_id
+                SELECT DISTINCT ON (\(unescaped: month("v.visited_at")), v.case_id) v.reply_id, v.satisfaction, v.resolved
+                FROM visits v
                 WHERE v.reached AND v.visited_at >= \(start) AND v.visited_at < \(end) AND \(unescaped: kept("v"))
-                  AND (\(only)::text IS NULL OR r.unit_code = \(only))
                   AND NOT EXISTS (SELECT FROM cases x WHERE x.id = v.case_id AND x.exempt_reason IS NOT NULL)
                 ORDER BY \(unescaped: month("v.visited_at")), v.case_id, v.visited_at DESC, v.id DESC
             ) latest
-            GROUP BY unit
+            JOIN LATERAL (
+                SELECT r.unit_code AS unit FROM replies r WHERE r.id = latest.reply_id
+                UNION
+                SELECT a.unit_code FROM reply_reviews rv JOIN assignments a ON a.id = rv.assignment_id
+                WHERE rv.reply_id = latest.reply_id AND rv.decision = 'approved'
+            ) u ON true
+            WHERE (\(only)::text IS NULL OR u.unit = \(only))
+            GROUP BY u.unit
             """, logger: logger) {
             let unit: String = try row.value("unit")
             let den: Int = try row.value("den")

@@ -37,27 +37,38 @@ public enum Review {
                     RETURNING id
                     """, logger: logger)!.value("id", as: Int64.self)
                 lead = (id, unit)
+                let reply = try await DeadlineLedger.open(caseId: handle.id, assignmentId: id, unit: unit, step: .reply, start: now,
+                                                          limit: limits[.reopenReply]!, calendar: calendar, on: connection, logger: logger)
+                step.details["reply_due"] = .string(Timestamp.format(reply.due.at))
                 step.change.leavesMerge = true
                 step.change.nextRound = true
                 step.details["left_master"] = .bool(true)
             } else {
-                guard let active = try await Assignments.activeLead(caseId: handle.id, on: connection, logger: logger) else {
+                // Back to the unit that wrote the reply (DOMAIN §5a), no new signing; it and every
+                // lead above it get a reopen deadline, each child's capped inside its parent's.
+                let writer = try await connection.row(
+                    "SELECT assignment_id FROM replies WHERE id = \(handle.replyId!)", logger: logger
+                )?.value("assignment_id", as: Int64.self)
+                let leads = step.chain.leads
+                guard let last = leads.firstIndex(where: { $0.id == writer }) ?? (leads.isEmpty ? nil : leads.count - 1) else {
                     throw HotlineError(.conflict, code: .invalidTransition, "this case has no lead unit to go back to")
                 }
-                // Back to the same lead unit, no new signing, a reply deadline of its own.
-                try await Assignments.move(active, to: .signed, from: [.replied], action: "reopen", at: now,
-                                           on: connection, logger: logger)
-                lead = (active.id, active.unit)
+                var cap: Date?
+                var due = now
+                for assignment in leads[...last] {
+                    try await Assignments.move(assignment, to: .signed, from: [.replied], action: "reopen", at: now,
+                                               on: connection, logger: logger)
+                    due = try await DeadlineLedger.open(caseId: handle.id, assignmentId: assignment.id, unit: assignment.unit,
+                                                        step: .reply, start: now, limit: limits[.reopenReply]!, cap: cap,
+                                                        calendar: calendar, on: connection, logger: logger).due.at
+                    cap = calendar.tierCap(beforeParentDue: due, urgent: handle.urgency == .urgent)
+                }
+                lead = (leads[last].id, leads[last].unit)
+                step.details["reply_due"] = .string(Timestamp.format(due))
             }
-            let reply = try await DeadlineLedger.open(caseId: handle.id, assignmentId: lead.id, unit: lead.unit, step: .reply,
-                                                      start: now, limit: limits[.reopenReply]!, calendar: calendar,
-                                                      on: connection, logger: logger)
             step.change.reopened = true
             step.unit = lead.unit
-            step.details.merge([
-                "reopen": .number(Double(handle.reopenCount + 1)), "reason": .string(reason),
-                "reply_due": .string(Timestamp.format(reply.due.at)),
-            ]) { $1 }
+            step.details.merge(["reopen": .number(Double(handle.reopenCount + 1)), "reason": .string(reason)]) { $1 }
         }
     }
 

@@ -24,6 +24,10 @@ public enum ContactReveal {
             }
             fields = ["name", "phone"]
         case .leadUnit:
+            // A sub-center routes and reviews; it does not call the citizen (DOMAIN §2).
+            guard staff.role == .handler else {
+                throw HotlineError.forbidden("only the hotline center or the lead unit's handlers may reveal a contact")
+            }
             if handle.identityProtected {
                 throw HotlineError(.forbidden, code: .identityProtected,
                                    "the citizen of a report or confidential case is never shown to a unit")

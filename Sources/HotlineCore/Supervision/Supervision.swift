@@ -77,6 +77,8 @@ public struct Accountability: Codable, Sendable, Equatable {
 
 /// Cards, urgings by hand, escalations by hand, and the lists of supervision.
 public enum Supervision {
+    /// The cards of what is close or late: everything for the center, a unit's own (and those of
+    /// the units below it, for a case it passed down) for a unit's handler or sub-center.
     public static func warnings(
         for staff: Staff, limit: Int, cursor: String?, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> Page<Warning> {
@@ -95,7 +97,15 @@ public enum Supervision {
             FROM deadlines d JOIN cases c ON c.id = d.case_id
             WHERE d.met_at IS NULL AND d.closed_at IS NULL AND d.step IN ('sign', 'reply', 'opinion', 'review', 'contact') AND d.warn_at <= \(now)
               AND d.unit_code IS NOT NULL
-              AND (\(unit)::text IS NULL OR d.unit_code = \(unit))
+              AND (\(unit)::text IS NULL OR d.unit_code = \(unit) OR EXISTS (
+                    -- A unit sees the cards of the units it passed the case down to, at any depth (§5a).
+                    WITH RECURSIVE up (id, parent) AS (
+                        SELECT a.id, a.parent_id FROM assignments a WHERE a.id = d.assignment_id
+                        UNION ALL
+                        SELECT p.id, p.parent_id FROM assignments p JOIN up ON p.id = up.parent
+                    )
+                    SELECT FROM up JOIN assignments q ON q.id = up.id
+                    WHERE q.id <> d.assignment_id AND q.unit_code = \(unit) AND q.role = 'lead'))
             ORDER BY d.due_at, d.id
             OFFSET \(offset) LIMIT \(limit + 1)
             """, logger: logger)
@@ -136,6 +146,7 @@ public enum Supervision {
             var checker = FieldChecker()
             let note = checker.text(request.note, field: "note", max: 1000, required: false, multiline: true)
             try checker.check()
+            try requireBelow(request.assignment, step)
             let target = try await owed(request.assignment, request.step, of: step.handle, on: connection, logger: logger)
             try await connection.execute("""
                 INSERT INTO urgings (case_id, deadline_id, unit_code, ladder_round, urged_at, urged_by, note)
@@ -155,6 +166,7 @@ public enum Supervision {
         try await StepRunner.run(.escalate, number, by: staff, at: now, on: connection, logger: logger) { step in
             let request = try input()
             let reason = try Handling.reason(request.reason)
+            try requireBelow(request.assignment, step)
             let target = try await owed(request.assignment, request.step, of: step.handle, on: connection, logger: logger)
             guard now > target.due else {
                 throw HotlineError(.unprocessable, code: .stepNotLate,
@@ -172,6 +184,15 @@ public enum Supervision {
         }
     }
 
+    /// A sub-center urges and escalates the units below its own, never its own unit nor those
+    /// above it (the center does that).
+    static func requireBelow(_ assignment: Int64, _ step: StepContext) throws {
+        guard step.actor == .unitDispatcher, let own = step.own else { return }
+        guard let target = step.chain.assignments.first(where: { $0.id == assignment }), step.chain.isBelow(target, own) else {
+            throw HotlineError.forbidden("a sub-center urges and escalates only the units below \(own.unit)")
+        }
+    }
+
     struct Target {
         let id: Int64
         let unit: String
@@ -186,7 +207,7 @@ public enum Supervision {
         _ assignment: Int64, _ step: DeadlineStep, of handle: CaseHandle, on connection: PostgresConnection, logger: Logger
     ) async throws -> Target {
         guard step.isOwed else {
-            throw HotlineError.validation(field: "step", "must be a step a unit owes: sign, reply or opinion")
+            throw HotlineError.validation(field: "step", "must be a step a unit owes: sign, reply, opinion, review or contact")
         }
         guard let row = try await connection.row("""
             SELECT d.id, d.unit_code, d.step, d.due_at, d.ladder_round,

@@ -21,8 +21,8 @@ struct TestHotline: Sendable {
     /// Units that have a handler in every test.
     static let handlerUnits = ["housing", "water", "environment", "taishan", "taishan.caiyuan", "power",
                                "taishan.daimiao", "taishan.daimiao.hongmen"]
-    /// Units with a sub-center dispatcher in every test: 泰山区 and 岱庙街道 (DOMAIN §5a).
-    static let subCenters = ["taishan", "taishan.daimiao"]
+    /// Units with a sub-center dispatcher in every test: 泰山区, 岱庙街道 and 岱岳区 (DOMAIN §5a).
+    static let subCenters = ["taishan", "taishan.daimiao", "daiyue"]
 
     /// Monday 2 March 2026, 09:00 in Shanghai: an ordinary working day.
     static let start = Timestamp.parse("2026-03-02T09:00:00+08:00")!
