@@ -516,4 +516,56 @@ import Testing
             #expect((view["reply"] as? [String: Any])?["unit"] as? String == Self.street)
         }
     }
+
+    /// Each pass-down opens a round of its own: a community's approved return leaves its street
+    /// handling, and a lead the center reassigns to after a pass-down is appraised.
+    @Test func eachPassDownIsARoundOfItsOwn() async throws {
+        try await withHotline { hotline in
+            let number = try await Self.passedDown(hotline, depth: 2)
+            var view = try await hotline.view(number)
+            let rounds = [Self.district, Self.street, Self.community].map { view.assignment($0)?["round"] as? Int ?? 0 }
+            #expect(rounds == [1, 2, 3])
+            view = try await hotline.step(number, "return-requests", as: "handler:\(Self.community)",
+                                          body: #"{"reason": "不属本社区"}"#, expect: 201)
+            let id = try #require((view["return_requests"] as? [[String: Any]])?.last?["id"] as? Int)
+            view = try await hotline.step(number, "return-requests/\(id)/approve", as: "dispatcher:\(Self.street)")
+            #expect(view.assignment(Self.community)?["status"] as? String == "returned")
+            #expect(view.assignment(Self.street)?["status"] as? String == "signed", "the street handles again")
+
+            // Passed down, then reassigned by the center: the new lead's signing counts.
+            let other = try await Self.passedDown(hotline, depth: 1)
+            try await hotline.step(other, "reassign", as: "dispatcher", body: #"{"lead_unit": "housing", "reason": "属住建部门职责"}"#)
+            try await hotline.step(other, "sign", as: "handler:housing")
+            let housing = try await LifecycleRulesTests.reportLine(hotline, "housing")
+            #expect(LifecycleRulesTests.indicator(housing, "on_time_sign") == "1/1")
+        }
+    }
+
+    /// A unit assisting a case is not passed it as lead; a first contact made before a
+    /// reassignment is the case's one; what a child missed stays missed when it is taken back.
+    @Test func aTiersEdgesHold() async throws {
+        try await withHotline { hotline in
+            let number = try await hotline.fileCase(CaseBodies.consenting())
+            try await hotline.dispatch(number, lead: Self.district, assists: [Self.street])
+            try await hotline.step(number, "sign", as: "handler:\(Self.district)")
+            let twice = try await hotline.request(.post, "/api/v1/cases/\(number)/pass-down", as: "dispatcher:\(Self.district)",
+                                                  body: json(["lead_unit": Self.street]))
+            #expect(twice.status.code == 422, "\(twice.text)")
+            #expect(twice.problemCode == "same_unit")
+            try await hotline.step(number, "contacts", as: "handler:\(Self.district)", body: #"{"method": "visit"}"#, expect: 201)
+            let view = try await hotline.step(number, "reassign", as: "dispatcher", body: #"{"lead_unit": "housing", "reason": "改派"}"#)
+            #expect(view.deadline("contact", of: view.assignment("housing")) == nil, "the case's first contact was made")
+
+            // The street misses its sign deadline; taking the case back after it does not excuse it.
+            let late = try await hotline.fileCase()
+            try await hotline.dispatch(late, lead: Self.district)
+            try await hotline.step(late, "sign", as: "handler:\(Self.district)")
+            try await hotline.step(late, "pass-down", as: "dispatcher:\(Self.district)", body: json(["lead_unit": Self.street]))
+            hotline.clock.set(Timestamp.parse("2026-03-04T10:00:00+08:00")!)
+            try await hotline.step(late, "take-back", as: "dispatcher:\(Self.district)", body: #"{"reason": "逾期未签收，收回"}"#)
+            let street = try await LifecycleRulesTests.reportLine(hotline, Self.street)
+            #expect(LifecycleRulesTests.indicator(street, "on_time_sign") == "0/1")
+            #expect(street["overdue"] as? Int == 1)
+        }
+    }
 }

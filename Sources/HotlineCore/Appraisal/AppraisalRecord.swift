@@ -6,7 +6,7 @@ import PostgresNIO
 ///
 /// A deadline is *on time* when its step was done by it; *late* when done after it, or still
 /// not done once it has passed, or made moot by the lead's reply or the case's closing only
-/// or merged away only after it had passed. A deadline ended because its assignment was returned
+/// or merged away or taken back by the parent only after it had passed. A deadline ended because its assignment was returned
 /// (an approved return) or cancelled, merged away while still running, or withdrawn is neither;
 /// nothing of an assignment returned with approval counts against its unit. Withdrawn cases are left out of
 /// every figure; exempted cases out of satisfaction and resolution.
@@ -20,7 +20,7 @@ enum AppraisalRecord {
         return """
             (d.met_at > d.due_at
              OR (d.met_at IS NULL AND d.closed_at IS NULL AND d.due_at < '\(stamp)'::timestamptz)
-             OR (d.met_at IS NULL AND d.closed_reason IN ('replied', 'closed', 'merged') AND d.closed_at > d.due_at))
+             OR (d.met_at IS NULL AND d.closed_reason IN ('replied', 'closed', 'merged', 'taken_back') AND d.closed_at > d.due_at))
             """
     }
 

@@ -129,7 +129,9 @@ public enum Dispatch {
                                           limit: window, calendar: calendar, on: connection, logger: logger)
         }
         var contactDue: Date?
-        if FirstContact.owed(handle) {
+        // One first contact per case: a lead dispatched after it was made owes none.
+        if FirstContact.owed(handle),
+           try await connection.row("SELECT 1 FROM contacts WHERE case_id = \(handle.id)", logger: logger) == nil {
             contactDue = try await DeadlineLedger.open(caseId: handle.id, assignmentId: lead, unit: team.lead, step: .contact, start: now,
                                                        limit: limits[.firstContact]!, calendar: calendar, on: connection, logger: logger).due.at
         }

@@ -63,7 +63,8 @@ public enum Replies {
             // met when that level approves.
             try await DeadlineLedger.close(caseId: step.handle.id, steps: [.sign, .opinion, .returnWindow, .contact], reason: "replied",
                                            at: now, on: connection, logger: logger)
-            try await ExtensionRequests.lapse(caseId: step.handle.id, at: now, on: connection, logger: logger)
+            // The replying unit's own request lapses; a parent's, about its own deadline, stands.
+            try await ExtensionRequests.lapse(assignmentId: lead.id, at: now, on: connection, logger: logger)
             step.details = [
                 "reply_id": JSONValue(replyId), "outcome": .string(request.outcome.rawValue),
                 "on_time": onTime.map(JSONValue.bool) ?? .null, "under_review": .bool(reviewed),

@@ -40,6 +40,10 @@ public enum Tiers {
             try checker.check()
             for (unit, field) in [(lead, "lead_unit")] + assists.map({ ($0, "assist_units") }) {
                 try await requireDirectChild(unit, of: own.unit, field: field, on: connection, logger: logger)
+                // A unit already working on the case (an assisting unit, say) does not get a second part of it.
+                if step.chain.assignments.contains(where: { $0.unit == unit && $0.isActive && $0.status != .replied }) {
+                    throw HotlineError(.unprocessable, code: .sameUnit, "\(field) names a unit that already works on this case")
+                }
             }
             guard let parentReply = try await ExtensionRequests.openReplyDeadline(own.id, on: connection, logger: logger) else {
                 throw HotlineError(.conflict, code: .invalidTransition, "the unit has no reply pending to pass down")

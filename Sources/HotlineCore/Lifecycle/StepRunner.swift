@@ -162,6 +162,12 @@ enum StepRunner {
         let result = try await work(&context)
         if let to = target(rule.to, handle) {
             try await move(handle, from: rule, to: to, context.change, at: context.now, on: connection, logger: logger)
+        } else if context.change.nextRound {
+            // A step that opens a round without moving the case (a pass-down): the round is counted
+            // all the same, so that the next one is new.
+            try await connection.execute(
+                "UPDATE cases SET dispatch_round = dispatch_round + 1 WHERE id = \(handle.id)", logger: logger
+            )
         }
         try await Timeline.record(caseId: handle.id, kind: rule.event, by: staff, at: context.now, unit: context.unit,
                                   details: context.details, on: connection, logger: logger)
