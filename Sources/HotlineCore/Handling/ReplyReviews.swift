@@ -10,20 +10,6 @@ public enum ReplyReviews {
         public var note: String?
     }
 
-    public struct SendBack: Decodable, Sendable {
-        public var reason: String
-    }
-
-    public struct SentBack: Codable, Sendable {
-        public let unit: String
-        public let replyDue: Date
-
-        enum CodingKeys: String, CodingKey {
-            case unit
-            case replyDue = "reply_due"
-        }
-    }
-
     public static func approve(
         _ number: String, replyId: Int64, _ input: @autoclosure () throws -> Approval, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
@@ -73,9 +59,9 @@ public enum ReplyReviews {
     }
 
     public static func sendBack(
-        _ number: String, replyId: Int64, _ input: @autoclosure () throws -> SendBack, by staff: Staff, at now: Date,
+        _ number: String, replyId: Int64, _ input: @autoclosure () throws -> Review.Reason, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
-    ) async throws -> SentBack {
+    ) async throws {
         try await StepRunner.run(.sendBackReply, number, by: staff, at: now, on: connection, logger: logger) { step in
             let reason = try Handling.reason(try input().reason)
             let review = try await underReview(replyId, step, on: connection, logger: logger)
@@ -105,7 +91,6 @@ public enum ReplyReviews {
                 "reply_id": JSONValue(replyId), "reviewer": .string(review.reviewer?.unit ?? "center"), "unit": .string(lead.unit),
                 "reason": .string(reason), "reply_due": .string(Timestamp.format(due)),
             ]
-            return SentBack(unit: lead.unit, replyDue: due)
         }
     }
 

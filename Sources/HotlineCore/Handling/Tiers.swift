@@ -5,10 +5,6 @@ import PostgresNIO
 /// 分级办理 (DOMAIN §5a): a unit that leads a case passes it down to a unit directly below it,
 /// through its own sub-center's dispatcher, and may take it back; the center reassigns (改派).
 public enum Tiers {
-    public struct Reason: Decodable, Sendable {
-        public var reason: String
-    }
-
     public struct Reassignment: Decodable, Sendable {
         public var leadUnit: String?
         public var assistUnits: [String]?
@@ -95,7 +91,7 @@ public enum Tiers {
     /// The parent handles again: every assignment below it that is still working on the case
     /// ends `taken_back` (what its units missed stays missed), and their pending requests lapse.
     public static func takeBack(
-        _ number: String, _ input: @autoclosure () throws -> Reason, by staff: Staff, at now: Date,
+        _ number: String, _ input: @autoclosure () throws -> Review.Reason, by staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         try await StepRunner.run(.takeBack, number, by: staff, at: now, on: connection, logger: logger) { step in

@@ -79,7 +79,7 @@ struct HandlingRoutes {
                                      on: work.connection, logger: work.logger)
         }
         step(api, "take-back") { number, work in
-            try await Tiers.takeBack(number, try work.body.decode(Tiers.Reason.self), by: work.staff, at: work.now,
+            try await Tiers.takeBack(number, try work.body.decode(Review.Reason.self), by: work.staff, at: work.now,
                                      on: work.connection, logger: work.logger)
         }
         step(api, "reassign") { number, work in
@@ -91,8 +91,8 @@ struct HandlingRoutes {
                                            by: work.staff, at: work.now, on: work.connection, logger: work.logger)
         }
         step(api, "replies/:id/send-back") { number, work in
-            _ = try await ReplyReviews.sendBack(number, replyId: try work.id, try work.body.decode(ReplyReviews.SendBack.self),
-                                                by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+            try await ReplyReviews.sendBack(number, replyId: try work.id, try work.body.decode(Review.Reason.self),
+                                            by: work.staff, at: work.now, on: work.connection, logger: work.logger)
         }
         step(api, "contacts", status: .created) { number, work in
             try await FirstContact.record(number, try work.body.decode(FirstContact.Request.self), by: work.staff, at: work.now,
