@@ -15,8 +15,8 @@ import Testing
     }
 
     struct Tally {
-        var sign = (0, 0), reply = (0, 0), satisfied = (0, 0), resolved = (0, 0), reopen = (0, 0)
-        var unreasonable = 0, escalations = 0, overdue = Set<Int64>()
+        var sign = (0, 0), reply = (0, 0), satisfied = (0, 0), resolved = (0, 0), reopen = (0, 0), response = (0, 0)
+        var unreasonable = 0, escalations = 0, sentBack = 0, overdue = Set<Int64>()
         /// Adds another month's tally; overdue cases stay apart per month (`tag`).
         mutating func add(_ other: Tally, tag: Int64) {
             sign = (sign.0 + other.sign.0, sign.1 + other.sign.1)
@@ -24,47 +24,81 @@ import Testing
             satisfied = (satisfied.0 + other.satisfied.0, satisfied.1 + other.satisfied.1)
             resolved = (resolved.0 + other.resolved.0, resolved.1 + other.resolved.1)
             reopen = (reopen.0 + other.reopen.0, reopen.1 + other.reopen.1)
+            response = (response.0 + other.response.0, response.1 + other.response.1)
             unreasonable += other.unreasonable
             escalations += other.escalations
+            sentBack += other.sentBack
             overdue.formUnion(other.overdue.map { $0 * 100 + tag })
         }
         var text: String {
             "sign \(sign.0)/\(sign.1) reply \(reply.0)/\(reply.1) sat \(satisfied.0)/\(satisfied.1) res \(resolved.0)/\(resolved.1) "
-                + "reopen \(reopen.0)/\(reopen.1) unreasonable \(unreasonable) escalations \(escalations) overdue \(overdue.count)"
+                + "reopen \(reopen.0)/\(reopen.1) response \(response.0)/\(response.1) unreasonable \(unreasonable) "
+                + "escalations \(escalations) sent back \(sentBack) overdue \(overdue.count)"
         }
+    }
+
+    /// Who a rating counts for, read off every timeline first: the unit that wrote each reply
+    /// and each level that approved it (a duplicate's visit rates its master's reply).
+    static func raters(_ events: [Int64: [Event]]) -> [Int: [String]] {
+        var units: [Int: [String]] = [:]
+        for event in events.values.joined() {
+            guard let reply = event.details["reply_id"] as? Int else { continue }
+            if event.kind == "replied" { units[reply, default: []].insert(event.unit!, at: 0) }
+            // A level's approval carries whether it met the level's own reply deadline; the
+            // center's does not.
+            if event.kind == "reply_approved", event.details["reply_on_time"] != nil { units[reply, default: []].append(event.unit!) }
+        }
+        return units
     }
 
     /// The rules of DOMAIN §9, read off the timeline alone.
     static func replay(_ events: [Int64: [Event]], month: Period, now: Date) -> [String: Tally] {
         var tally: [String: Tally] = [:]
         let inMonth = { (date: Date) in date >= month.start && date < month.end }
+        let raters = raters(events)
         for (caseId, events) in events {
             if events.contains(where: { $0.kind == "withdrawn" }) { continue }
             let exempt = events.contains { $0.kind == "exempted" }
             struct Round {
                 var lead: String; var assists: [String]; var at: Date; var signDue: Date; var opinionDue: Date?
+                /// The first contact the center's dispatch owed, if any.
+                var contactDue: Date?
                 var returned = false
                 /// When the case was merged away while this round ran: what was still running then ends as nothing.
                 var mergedAt: Date?
             }
+            struct Reply { var at: Date; var unit: String; var round: Int?; var released: Bool; var sentBack = false }
             var rounds: [Round] = []
             var signed: [String: Date] = [:]       // "round/unit"
             var opinions: [String: Date] = [:]
             // A reopen of a duplicate that left its master belongs to no dispatch round.
             var replyDeadlines: [(unit: String, due: Date, met: Date?, round: Int?)] = []
             var escalations: [(at: Date, unit: String, round: Int)] = []
-            var replies: [(at: Date, unit: String)] = []
-            var lastReplyUnit: String?
-            var latestVisit: (at: Date, unit: String, satisfied: Bool, resolved: Bool)?
+            var replies: [Reply] = []
+            var sentBacks: [(at: Date, unit: String, round: Int?)] = []
+            var currentReply: Int?
+            var contactedAt: Date?
+            var firstReplyAt: Date?
+            var latestVisit: (at: Date, units: [String], satisfied: Bool, resolved: Bool)?
+            /// The latest round a unit leads; one it leads or assists in.
+            func led(_ unit: String) -> Int? { rounds.lastIndex { $0.lead == unit } }
+            func holding(_ unit: String) -> Int? { rounds.lastIndex { $0.lead == unit || $0.assists.contains(unit) } }
+            /// The unit's reply deadline still open.
+            func open(_ unit: String) -> Int? { replyDeadlines.lastIndex { $0.unit == unit && $0.met == nil } }
             for event in events {
                 let round = rounds.count - 1
                 switch event.kind {
-                case "dispatched":
-                    rounds.append(Round(lead: event.details["lead_unit"] as! String, assists: event.details["assist_units"] as! [String],
-                                        at: event.at, signDue: event.date("sign_due")!, opinionDue: event.date("opinion_due")))
-                    replyDeadlines.append((event.details["lead_unit"] as! String, event.date("reply_due")!, nil, rounds.count - 1))
+                case "dispatched", "passed_down":
+                    let lead = event.details["lead_unit"] as! String
+                    rounds.append(Round(lead: lead, assists: event.details["assist_units"] as? [String] ?? [],
+                                        at: event.at, signDue: event.date("sign_due")!, opinionDue: event.date("opinion_due"),
+                                        contactDue: event.date("contact_due")))
+                    replyDeadlines.append((lead, event.date("reply_due")!, nil, rounds.count - 1))
                 case "signed":
-                    if signed["\(round)/\(event.unit!)"] == nil { signed["\(round)/\(event.unit!)"] = event.at }
+                    let held = holding(event.unit!) ?? round
+                    if signed["\(held)/\(event.unit!)"] == nil { signed["\(held)/\(event.unit!)"] = event.at }
+                case "contacted":
+                    if contactedAt == nil { contactedAt = event.date("contacted_at") }
                 case "return_approved":
                     rounds[round].returned = true
                 case "merged":
@@ -77,20 +111,37 @@ import Testing
                 case "opinion_given":
                     if opinions["\(round)/\(event.unit!)"] == nil { opinions["\(round)/\(event.unit!)"] = event.at }
                 case "replied":
-                    let open = replyDeadlines.lastIndex { $0.met == nil }!
-                    replyDeadlines[open].met = event.at
-                    replies.append((event.at, event.unit!))
-                    lastReplyUnit = event.unit
+                    if let open = open(event.unit!) { replyDeadlines[open].met = event.at }
+                    replies.append(Reply(at: event.at, unit: event.unit!, round: led(event.unit!),
+                                         released: event.details["under_review"] as? Bool != true))
+                    currentReply = event.details["reply_id"] as? Int
+                    if firstReplyAt == nil { firstReplyAt = event.at }
+                case "reply_approved":
+                    // A level's approval is its own reply; the last approval releases the reply.
+                    if event.details["reply_on_time"] != nil, let open = open(event.unit!) { replyDeadlines[open].met = event.at }
+                    if event.details["released"] as? Bool == true { replies[replies.count - 1].released = true }
+                case "reply_sent_back":
+                    replies[replies.count - 1].sentBack = true
+                    let writer = replies[replies.count - 1]
+                    sentBacks.append((event.at, writer.unit, writer.round))
+                    let below = event.details["unit"] as! String
+                    replyDeadlines.append((below, event.date("reply_due")!, nil, led(below)))
                 case "reply_received":
-                    lastReplyUnit = event.unit
+                    currentReply = event.details["reply_id"] as? Int
                 case "reopened":
-                    let ownCase = event.details["left_master"] as? Bool == true
-                    replyDeadlines.append((event.unit!, event.date("reply_due")!, nil, ownCase || round < 0 ? nil : round))
+                    if event.details["left_master"] as? Bool == true {
+                        replyDeadlines.append((event.unit!, event.date("reply_due")!, nil, nil))
+                    } else if let dues = event.details["reply_dues"] as? [String: String] {
+                        // The writer and each lead above it, each with its own reopen deadline.
+                        for (unit, due) in dues { replyDeadlines.append((unit, Timestamp.parse(due)!, nil, led(unit) ?? (round < 0 ? nil : round))) }
+                    } else {
+                        replyDeadlines.append((event.unit!, event.date("reply_due")!, nil, round < 0 ? nil : round))
+                    }
                     if inMonth(event.at) { tally[event.unit!, default: Tally()].reopen.0 += 1 }
                 case "visited":
                     if inMonth(event.at) {
                         let satisfaction = event.details["satisfaction"] as! String
-                        latestVisit = (event.at, lastReplyUnit!, satisfaction != "unsatisfied", event.details["resolved"] as! Bool)
+                        latestVisit = (event.at, raters[currentReply!] ?? [], satisfaction != "unsatisfied", event.details["resolved"] as! Bool)
                     }
                 case "escalated":
                     escalations.append((event.at, event.unit!, round))
@@ -98,12 +149,20 @@ import Testing
                     break
                 }
             }
-            for reply in replies where inMonth(reply.at) { tally[reply.unit, default: Tally()].reopen.1 += 1 }
+            // Reopens are over the replies that reached their citizens.
+            for reply in replies where inMonth(reply.at) && reply.released && !reply.sentBack {
+                tally[reply.unit, default: Tally()].reopen.1 += 1
+            }
+            for sent in sentBacks where inMonth(sent.at) && !(sent.round.map { rounds[$0].returned } ?? false) {
+                tally[sent.unit, default: Tally()].sentBack += 1
+            }
             if let visit = latestVisit, !exempt {
-                tally[visit.unit, default: Tally()].satisfied.0 += visit.satisfied ? 1 : 0
-                tally[visit.unit, default: Tally()].satisfied.1 += 1
-                tally[visit.unit, default: Tally()].resolved.0 += visit.resolved ? 1 : 0
-                tally[visit.unit, default: Tally()].resolved.1 += 1
+                for unit in Set(visit.units) {
+                    tally[unit, default: Tally()].satisfied.0 += visit.satisfied ? 1 : 0
+                    tally[unit, default: Tally()].satisfied.1 += 1
+                    tally[unit, default: Tally()].resolved.0 += visit.resolved ? 1 : 0
+                    tally[unit, default: Tally()].resolved.1 += 1
+                }
             }
             // A deadline is on time when met by it; late when met after, or never met once passed,
             // or made moot by the round's reply only after it had passed.
@@ -125,6 +184,24 @@ import Testing
                         tally[unit, default: Tally()].sign.1 += 1
                     }
                     if inMonth(round.signDue), onTime == false { tally[unit, default: Tally()].overdue.insert(caseId) }
+                }
+                // Response: the lead signed on time and, where a first contact was owed, made it in
+                // time; the contact deadline ends with the case's first reply (or the merge).
+                if inMonth(round.at), let signedInTime = judge(due: round.signDue, met: signed["\(index)/\(round.lead)"], mootAt: roundReply) {
+                    var responded: Bool? = signedInTime
+                    if signedInTime, let due = round.contactDue {
+                        let ended = [firstReplyAt, round.mergedAt].compactMap { $0 }.min()
+                        // A contact recorded once the deadline had ended meets nothing.
+                        var met = contactedAt
+                        if let at = met, let ended, at > ended { met = nil }
+                        let contact = judge(due: due, met: met, mootAt: ended)
+                        // Still running: not counted yet; ended before it passed: not owed after all.
+                        responded = contact ?? (met == nil && ended == nil ? nil : true)
+                    }
+                    if let responded {
+                        tally[round.lead, default: Tally()].response.0 += responded ? 1 : 0
+                        tally[round.lead, default: Tally()].response.1 += 1
+                    }
                 }
                 for unit in round.assists {
                     if let due = round.opinionDue, inMonth(due), judge(due: due, met: opinions["\(index)/\(unit)"], mootAt: roundReply) == false {
@@ -156,7 +233,8 @@ import Testing
             }
             var got = Tally()
             got.sign = pair("on_time_sign"); got.reply = pair("on_time_reply"); got.satisfied = pair("satisfaction")
-            got.resolved = pair("resolution"); got.reopen = pair("reopen")
+            got.resolved = pair("resolution"); got.reopen = pair("reopen"); got.response = pair("response")
+            got.sentBack = line["sent_back"] as! Int
             got.unreasonable = line["unreasonable_returns"] as! Int
             got.escalations = line["escalations"] as! Int
             got.overdue = Set((0..<(line["overdue"] as! Int)).map(Int64.init))
@@ -216,6 +294,8 @@ import Testing
                 totals.satisfied.1 += tally.satisfied.1
                 totals.reopen.0 += tally.reopen.0
                 totals.unreasonable += tally.unreasonable
+                totals.sentBack += tally.sentBack
+                totals.response = (totals.response.0 + tally.response.0, totals.response.1 + tally.response.1)
                 totals.overdue.formUnion(tally.overdue)
             }
             #expect(totals.sign.1 > 50)
@@ -223,13 +303,18 @@ import Testing
             #expect(totals.reopen.0 > 0)
             #expect(totals.unreasonable > 0)
             #expect(!totals.overdue.isEmpty)
+            #expect(totals.sentBack > 0)
+            // Some leads responded and some did not.
+            #expect(totals.response.0 > 0 && totals.response.0 < totals.response.1)
             // Every step of DOMAIN §5 that moves a figure happened in the month: merges (some of a
             // case already late), duplicates reopened on their own, extensions approved, rejected
             // and left to lapse, returns approved and rejected after days of waiting.
             let kinds = events.values.flatMap { $0.map(\.kind) }
             for kind in ["merged", "reply_received", "return_approved", "return_rejected", "extension_approved",
-                         "extension_rejected", "reopened", "escalated", "closed_after_review", "exempted", "withdrawn"] {
-                #expect(kinds.contains(kind), "the month has no \(kind)")
+                         "extension_rejected", "reopened", "escalated", "closed_after_review", "exempted", "withdrawn",
+                         "passed_down", "reply_approved", "reply_sent_back", "contacted"] {
+                let happened = kinds.contains(kind)
+                #expect(happened, "the month has no \(kind)")
             }
             let reopenedDuplicates = events.values.filter { events in
                 events.contains { $0.kind == "reopened" && $0.details["left_master"] as? Bool == true }
@@ -291,10 +376,11 @@ import Testing
     static func figures(_ line: [String: Any]) -> [Int] {
         let indicators = line["indicators"] as? [String: Any] ?? [:]
         var out: [Int] = []
-        for name in ["on_time_sign", "on_time_reply", "satisfaction", "resolution", "reopen"] {
+        for name in ["on_time_sign", "on_time_reply", "satisfaction", "resolution", "reopen", "response"] {
             let value = indicators[name] as? [String: Any] ?? [:]
             out += [value["numerator"] as? Int ?? -1, value["denominator"] as? Int ?? -1]
         }
-        return out + [line["unreasonable_returns"] as? Int ?? -1, line["escalations"] as? Int ?? -1, line["overdue"] as? Int ?? -1]
+        return out + [line["unreasonable_returns"] as? Int ?? -1, line["escalations"] as? Int ?? -1, line["overdue"] as? Int ?? -1,
+                      line["sent_back"] as? Int ?? -1]
     }
 }

@@ -17,6 +17,9 @@ import Testing
         ["units", "*", "indicators", "reopen"], ["units", "*", "indicators", "reopen", "numerator"],
         ["units", "*", "indicators", "reopen", "denominator"], ["units", "*", "unreasonable_returns"],
         ["units", "*", "escalations"], ["units", "*", "overdue"], ["units", "*", "name"],
+        // What shape 2 added: the response rate, replies sent back, the scheme, the roll-up.
+        ["scheme"], ["weights", "scheme"], ["weights", "three_rates"], ["rollup"], ["rollup", "*", "units_summed"],
+        ["units", "*", "indicators", "response"], ["units", "*", "sent_back"],
     ]
 
     static func removing(_ path: ArraySlice<String>, from value: Any) -> Any {
@@ -74,7 +77,18 @@ import Testing
                 #expect(html.text.contains("第\(revision)版"), "\(what)")
                 // A figure the revision does not have is shown as absent, never as a 0 it never said.
                 if path.last == "escalations" {
-                    #expect(housing?.hasSuffix(",0,—,0") == true, "\(housing ?? "")")
+                    #expect(housing?.hasSuffix(",0,—,0,0") == true, "\(housing ?? "")")
+                }
+                if path.last == "sent_back" {
+                    #expect(housing?.hasSuffix(",0,0,0,—") == true, "\(housing ?? "")")
+                }
+                if path.last == "response" {
+                    #expect(housing?.contains(",—,—,—,0,0,0,0") == true, "\(housing ?? "")")
+                    #expect(html.text.contains("<td>—</td>"), "\(what)")
+                }
+                // A revision from before the schemes was ranked by the default one.
+                if path == ["weights", "scheme"] || path == ["scheme"] {
+                    #expect(html.text.contains("默认方案"), "\(what)")
                 }
             }
         }

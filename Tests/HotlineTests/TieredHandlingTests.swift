@@ -541,6 +541,68 @@ import Testing
         }
     }
 
+    /// A calendar loaded later computes every open deadline again, caps and all: a passed-down
+    /// unit's stay one working day before its parent's reply, an assisting unit's opinion inside
+    /// its own round's lead reply.
+    @Test func aCalendarLoadKeepsTheTierCaps() async throws {
+        try await withHotline { hotline in
+            let number = try await hotline.fileCase()
+            try await hotline.dispatch(number, lead: Self.district)
+            try await hotline.step(number, "sign", as: "handler:\(Self.district)")
+            hotline.clock.set(Timestamp.parse("2026-03-04T10:00:00+08:00")!)
+            var view = try await hotline.step(number, "pass-down", as: "dispatcher:\(Self.district)",
+                                              body: json(["lead_unit": Self.street, "assist_units": ["taishan.caiyuan"]]))
+            func dues(_ view: [String: Any]) -> [String] {
+                [view.due("reply", of: view.assignment(Self.district)), view.due("reply", of: view.assignment(Self.street)),
+                 view.due("sign", of: view.assignment(Self.street)), view.due("opinion", of: view.assignment("taishan.caiyuan"))]
+                    .map { $0 ?? "none" }
+            }
+            // The district's reply is due Monday the 9th; the street's is capped on Friday the 6th
+            // (five working days would be the 11th), and so is the opinion.
+            let capped = ["2026-03-09T23:59:59+08:00", "2026-03-06T23:59:59+08:00", "2026-03-05T23:59:59+08:00",
+                          "2026-03-06T23:59:59+08:00"]
+            #expect(dues(view) == capped)
+            let put = try await hotline.request(.put, "/api/v1/calendar/2027", as: "manager", body: """
+                {"source": "test notice", "off_days": [{"date": "2027-01-01", "name": "元旦"}], "make_up_working_days": []}
+                """)
+            #expect(put.status == .ok, "\(put.text)")
+            view = try await hotline.view(number)
+            #expect(dues(view) == capped)
+            let recomputed = try await hotline.kinds(number).filter { $0 == "deadline_recomputed" }
+            #expect(recomputed.isEmpty, "nothing moved")
+        }
+    }
+
+    /// The center's own review has a card on the center's list (no unit's); a withdrawal while a
+    /// reply is under review ends the review.
+    @Test func theCentersReviewIsOnItsListUntilTheCaseIsWithdrawn() async throws {
+        try await withHotline(centerReviews: true) { hotline in
+            let number = try await Self.passedDown(hotline, depth: 0)
+            var view = try await hotline.step(number, "reply", as: "handler:\(Self.district)", body: Self.replyBody)
+            #expect(Self.underReview(view)?["reviewer"] as? String == "center")
+            func reviewCards(_ who: String) async throws -> [String] {
+                try await hotline.request(.get, "/api/v1/supervision/warnings", as: who).items()
+                    .filter { $0["number"] as? String == number && $0["step"] as? String == "review" }
+                    .map { "\($0["unit"] is NSNull ? "center" : "\($0["unit"] ?? "?")")/\($0["card"] as? String ?? "?")" }
+            }
+            hotline.clock.set(Timestamp.parse("2026-03-04T10:00:00+08:00")!)  // one working day was Tuesday
+            #expect(try await reviewCards("dispatcher") == ["center/red"])
+            #expect(try await reviewCards("supervisor") == ["center/red"])
+            #expect(try await reviewCards("handler:\(Self.district)").isEmpty)
+            #expect(try await reviewCards("dispatcher:\(Self.district)").isEmpty)
+
+            view = try await hotline.step(number, "withdraw", as: "operator", body: #"{"reason": "市民撤回"}"#)
+            let statuses = (view["replies"] as? [[String: Any]])?.map { $0["status"] as? String }
+            #expect(statuses == ["cancelled"])
+            #expect(try await reviewCards("dispatcher").isEmpty)
+            let waiting = try await hotline.sql { connection in
+                try await connection.query("SELECT count(*) FROM replies WHERE status = 'under_review'", logger: TestDatabase.logger)
+                    .collect().first!.decode(Int.self)
+            }
+            #expect(waiting == 0)
+        }
+    }
+
     /// A unit assisting a case is not passed it as lead; a first contact made before a
     /// reassignment is the case's one; what a child missed stays missed when it is taken back.
     @Test func aTiersEdgesHold() async throws {

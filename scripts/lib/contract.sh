@@ -21,6 +21,15 @@ contract_checks() {
     local server=$!
     for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/health/live" >/dev/null && break; sleep 0.2; done
     local status=0
+    # A sub-center's dispatcher from the command line reads its unit's inbox; a unit with no
+    # units below it has no sub-center to dispatch for.
+    local sub_token
+    sub_token="$("$bin" users create --name "contract sub-center" --role dispatcher --unit taishan.daimiao | awk '{print $5}')"
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/api/v1/inbox" -H "Authorization: Bearer $sub_token")" = 200 ] \
+        || { echo "users create --role dispatcher --unit: the token does not read the inbox"; status=1; }
+    if "$bin" users create --name "contract no sub-center" --role dispatcher --unit housing >/dev/null 2>&1; then
+        echo "users create made a dispatcher for a unit with no units below it"; status=1
+    fi
     # Every operation, as every role: no 5xx, and every answer as the document says.
     for role in operator dispatcher handler manager supervisor admin; do
         local token

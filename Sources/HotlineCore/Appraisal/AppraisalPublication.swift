@@ -38,7 +38,7 @@ public enum AppraisalPublication {
         guard period.start < now else {
             throw HotlineError(.unprocessable, code: .periodNotStarted, "this period has not begun")
         }
-        var report = try await Appraisal.compute(period, at: now, on: connection, logger: logger)
+        var report = try await Appraisal.compute(period, rollup: true, at: now, on: connection, logger: logger)
         report.revision = Int(last) + 1
         report.publishedAt = now
         report.reason = reason

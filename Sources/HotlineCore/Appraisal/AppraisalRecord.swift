@@ -11,16 +11,20 @@ import PostgresNIO
 /// nothing of an assignment returned with approval counts against its unit. Withdrawn cases are left out of
 /// every figure; exempted cases out of satisfaction and resolution.
 enum AppraisalRecord {
-    static let onTime = "d.met_at IS NOT NULL AND d.met_at <= d.due_at"
+    static let onTime = onTime(of: "d")
 
-    static func late(_ now: Date) -> String {
+    static func onTime(of d: String) -> String { "\(d).met_at IS NOT NULL AND \(d).met_at <= \(d).due_at" }
+
+    static func late(_ now: Date) -> String { late(now, of: "d") }
+
+    static func late(_ now: Date, of d: String) -> String {
         // `now` is written as a literal: PostgresNIO binds values, not fragments, and this
         // fragment is used inside several statements. A timestamp has no quoting to get wrong.
         let stamp = Timestamp.format(now)
         return """
-            (d.met_at > d.due_at
-             OR (d.met_at IS NULL AND d.closed_at IS NULL AND d.due_at < '\(stamp)'::timestamptz)
-             OR (d.met_at IS NULL AND d.closed_reason IN ('replied', 'closed', 'merged', 'taken_back') AND d.closed_at > d.due_at))
+            (\(d).met_at > \(d).due_at
+             OR (\(d).met_at IS NULL AND \(d).closed_at IS NULL AND \(d).due_at < '\(stamp)'::timestamptz)
+             OR (\(d).met_at IS NULL AND \(d).closed_reason IN ('replied', 'closed', 'merged', 'taken_back') AND \(d).closed_at > \(d).due_at))
             """
     }
 
@@ -76,6 +80,27 @@ enum AppraisalRecord {
             """, logger: logger) {
             counts[try row.value("unit"), default: Counts()].indicators.onTimeSign = try indicator(row)
         }
+        // Response (响应率): lead assignments dispatched in the month, at any level, signed on
+        // time and, where the center's dispatch owed a first contact, contacted on time. One
+        // whose sign deadline is undecided, or signed on time with its contact deadline still
+        // running, is not counted yet; a contact deadline ended unmet before it passed (the case
+        // closed or merged first) was not owed after all.
+        let contact = "k.assignment_id = a.id AND k.step = 'contact'"
+        let contactLate = "EXISTS (SELECT FROM deadlines k WHERE \(contact) AND \(Self.late(now, of: "k")))"
+        let contactRunning = "EXISTS (SELECT FROM deadlines k WHERE \(contact) AND k.met_at IS NULL AND k.closed_at IS NULL AND NOT \(Self.late(now, of: "k")))"
+        for row in try await connection.rows("""
+            SELECT d.unit_code AS unit,
+                   count(*) FILTER (WHERE \(unescaped: onTime) AND NOT \(unescaped: contactLate) AND NOT \(unescaped: contactRunning)) AS num,
+                   count(*) FILTER (WHERE \(unescaped: late) OR (\(unescaped: onTime) AND NOT \(unescaped: contactRunning))) AS den
+            FROM assignments a
+            JOIN deadlines d ON d.assignment_id = a.id AND d.step = 'sign'
+            WHERE a.role = 'lead' AND a.dispatched_at >= \(start) AND a.dispatched_at < \(end)
+              AND \(unescaped: notOfAReturnedRound("a.id")) AND \(unescaped: kept("a"))
+              AND (\(only)::text IS NULL OR a.unit_code = \(only))
+            GROUP BY d.unit_code
+            """, logger: logger) {
+            counts[try row.value("unit"), default: Counts()].indicators.response = try indicator(row)
+        }
         // On-time replies: reply deadlines (the first, each reopen's, as extended) falling in the month.
         for row in try await connection.rows("""
             SELECT d.unit_code AS unit, count(*) FILTER (WHERE \(unescaped: onTime)) AS num,
@@ -115,7 +140,8 @@ enum AppraisalRecord {
             counts[unit, default: Counts()].indicators.satisfaction = Indicator(numerator: try row.value("satisfied"), denominator: den)
             counts[unit, default: Counts()].indicators.resolution = Indicator(numerator: try row.value("resolved"), denominator: den)
         }
-        // Reopens of the month over replies of the month.
+        // Reopens of the month over replies of the month that reached their citizens (one sent
+        // back by a reviewer never did; one still under review has not yet).
         for row in try await connection.rows("""
             SELECT unit, sum(reopens)::int8 AS num, sum(replies)::int8 AS den FROM (
                 SELECT e.unit_code AS unit, 1 AS reopens, 0 AS replies
@@ -125,7 +151,7 @@ enum AppraisalRecord {
                 UNION ALL
                 SELECT r.unit_code, 0, 1
                 FROM replies r
-                WHERE r.replied_at >= \(start) AND r.replied_at < \(end) AND \(unescaped: kept("r"))
+                WHERE r.replied_at >= \(start) AND r.replied_at < \(end) AND r.status = 'approved' AND \(unescaped: kept("r"))
                   AND (\(only)::text IS NULL OR r.unit_code = \(only))
             ) x GROUP BY unit
             """, logger: logger) {
@@ -149,6 +175,17 @@ enum AppraisalRecord {
             let unit: String = try row.value("unit")
             counts[unit, default: Counts()].unreasonableReturns = try row.value("rejected")
             counts[unit, default: Counts()].escalations = try row.value("escalated")
+        }
+        // Replies sent back (审核退回), by the time of the review, for the unit that wrote them.
+        for row in try await connection.rows("""
+            SELECT r.unit_code AS unit, count(*) AS n
+            FROM reply_reviews rv JOIN replies r ON r.id = rv.reply_id
+            WHERE rv.decision = 'sent_back' AND rv.reviewed_at >= \(start) AND rv.reviewed_at < \(end) AND \(unescaped: kept("r"))
+              AND \(unescaped: notOfAReturnedRound("r.assignment_id"))
+              AND (\(only)::text IS NULL OR r.unit_code = \(only))
+            GROUP BY r.unit_code
+            """, logger: logger) {
+            counts[try row.value("unit"), default: Counts()].sentBack = try row.value("n")
         }
         // Overdue cases: at least one of the unit's deadlines falling in the month and missed.
         for row in try await connection.rows("""

@@ -28,25 +28,36 @@ public enum ReportFormats {
         "满意数", "满意率基数", "满意率(%)",
         "解决数", "解决率基数", "解决率(%)",
         "重办数", "答复数", "重办率(%)",
-        "不合理退单", "升级督办", "超期工单",
+        "及时响应数", "应响应数", "响应率(%)",
+        "不合理退单", "升级督办", "超期工单", "审核退回",
     ]
+
+    /// The roll-up's rows follow the ranking's, under a header of their own.
+    static let csvRollupHeader = ["汇总单位代码", "单位名称", "分组", "汇总单位数", "综合得分"] + csvHeader[5...]
 
     /// UTF-8 with a byte-order mark (so spreadsheet programs keep the Chinese intact), CRLF line
     /// ends, one row per unit; each indicator as numerator, denominator and rate ("无数据" on an
     /// empty base).
     public static func csv(_ report: AppraisalReport) -> [UInt8] {
         var lines = [csvHeader.map(csvField).joined(separator: ",")]
-        for line in report.units {
-            let i = line.indicators
-            var fields = [line.unit, line.name, line.group.chineseName, line.rank.map(String.init) ?? "", line.shown("score", format(line.score))]
-            for indicator in [i.onTimeSign, i.onTimeReply, i.satisfaction, i.resolution, i.reopen] {
-                fields += ["\(indicator.numerator)", "\(indicator.denominator)", percent(indicator.rate)]
-            }
-            fields += [line.shown("unreasonable_returns", "\(line.unreasonableReturns)"), line.shown("escalations", "\(line.escalations)"),
-                       line.shown("overdue", "\(line.overdue)")]
-            lines.append(fields.map(csvField).joined(separator: ","))
+        lines += report.units.map { csvRow($0, lead: $0.rank.map(String.init) ?? "") }
+        if let rollup = report.rollup {
+            lines += ["", csvRollupHeader.map(csvField).joined(separator: ",")]
+            lines += rollup.map { csvRow($0, lead: $0.unitsSummed.map(String.init) ?? "") }
         }
         return [0xEF, 0xBB, 0xBF] + Array((lines.joined(separator: "\r\n") + "\r\n").utf8)
+    }
+
+    static func csvRow(_ line: UnitAppraisal, lead: String) -> String {
+        let i = line.indicators
+        var fields = [line.unit, line.name, line.group.chineseName, lead, line.shown("score", format(line.score))]
+        for indicator in [i.onTimeSign, i.onTimeReply, i.satisfaction, i.resolution, i.reopen] {
+            fields += ["\(indicator.numerator)", "\(indicator.denominator)", percent(indicator.rate)]
+        }
+        fields += ["\(i.response.numerator)", "\(i.response.denominator)", percent(i.response.rate)].map { line.shown("response", $0) }
+        fields += [line.shown("unreasonable_returns", "\(line.unreasonableReturns)"), line.shown("escalations", "\(line.escalations)"),
+                   line.shown("overdue", "\(line.overdue)"), line.shown("sent_back", "\(line.sentBack)")]
+        return fields.map(csvField).joined(separator: ",")
     }
 
     /// One cell. A text that a spreadsheet would read as a formula (= + - @, or a tab or
@@ -74,28 +85,27 @@ public enum ReportFormats {
             guard !lines.isEmpty else { continue }
             body += "<section><h2>\(escape(group.chineseName))</h2>\n"
             body += chart(lines)
-            body += """
-                <table><thead><tr><th>排名</th><th>单位</th><th>得分</th><th>及时签收率</th><th>按时办结率</th>\
-                <th>满意率</th><th>解决率</th><th>重办率</th><th>不合理退单</th><th>升级督办</th><th>超期工单</th></tr></thead><tbody>
-
-                """
-            for line in lines {
-                let i = line.indicators
-                let cells = [
-                    line.rank.map(String.init) ?? "—", escape(line.name), line.shown("score", format(line.score)), cell(i.onTimeSign),
-                    cell(i.onTimeReply), cell(i.satisfaction), cell(i.resolution), cell(i.reopen),
-                    line.shown("unreasonable_returns", "\(line.unreasonableReturns)"), line.shown("escalations", "\(line.escalations)"),
-                    line.shown("overdue", "\(line.overdue)"),
-                ]
-                body += "<tr>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>\n"
-            }
-            body += "</tbody></table></section>\n"
+            body += table(lines, first: "排名") { $0.rank.map(String.init) ?? "—" }
+            body += "</section>\n"
+        }
+        if let rollup = report.rollup, !rollup.isEmpty {
+            // Beside the ranking, not in it: each parent with every unit below it.
+            body += "<section><h2>分级汇总（本级及下级合计，不排名）</h2>\n"
+            body += table(rollup, first: "汇总单位数") { $0.unitsSummed.map(String.init) ?? "—" }
+            body += "</section>\n"
         }
         let status = report.revision.map { "第\($0)版，发布于\(Timestamp.format(report.publishedAt ?? report.generatedAt))" }
             ?? "实时数据，生成于\(Timestamp.format(report.generatedAt))，未发布"
         let weights = report.weights.map { w in
-            "权重：及时签收\(format(w.onTimeSign))，按时办结\(format(w.onTimeReply))，解决率\(format(w.resolution))，满意率\(format(w.satisfaction))；"
-                + "不合理退单每件扣\(format(w.unreasonableReturn))分，升级督办每件扣\(format(w.escalation))分。"
+            let rates = switch w.schemeInForce {
+            case .default:
+                "默认方案，权重：及时签收\(format(w.onTimeSign))，按时办结\(format(w.onTimeReply))，解决率\(format(w.resolution))，满意率\(format(w.satisfaction))；"
+            case .threeRates:
+                w.threeRates.map { t in
+                    "“三率”方案，权重：响应率\(format(t.response))，解决率\(format(t.resolution))，满意率\(format(t.satisfaction))；"
+                } ?? "“三率”方案；"
+            }
+            return rates + "不合理退单每件扣\(format(w.unreasonableReturn))分，升级督办每件扣\(format(w.escalation))分。"
         } ?? ""
         return """
             <!DOCTYPE html>
@@ -119,6 +129,27 @@ public enum ReportFormats {
             \(body)</body></html>
 
             """
+    }
+
+    /// The figures of some lines, one row each; `first` names the leading column.
+    static func table(_ lines: [UnitAppraisal], first: String, _ lead: (UnitAppraisal) -> String) -> String {
+        var html = """
+            <table><thead><tr><th>\(first)</th><th>单位</th><th>得分</th><th>及时签收率</th><th>按时办结率</th>\
+            <th>满意率</th><th>解决率</th><th>重办率</th><th>响应率</th><th>不合理退单</th><th>升级督办</th><th>超期工单</th>\
+            <th>审核退回</th></tr></thead><tbody>
+
+            """
+        for line in lines {
+            let i = line.indicators
+            let cells = [
+                lead(line), escape(line.name), line.shown("score", format(line.score)), cell(i.onTimeSign),
+                cell(i.onTimeReply), cell(i.satisfaction), cell(i.resolution), cell(i.reopen), line.shown("response", cell(i.response)),
+                line.shown("unreasonable_returns", "\(line.unreasonableReturns)"), line.shown("escalations", "\(line.escalations)"),
+                line.shown("overdue", "\(line.overdue)"), line.shown("sent_back", "\(line.sentBack)"),
+            ]
+            html += "<tr>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>\n"
+        }
+        return html + "</tbody></table>\n"
     }
 
     static func cell(_ indicator: Indicator) -> String {

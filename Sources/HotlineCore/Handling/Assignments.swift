@@ -145,6 +145,10 @@ enum Assignments {
             """, logger: logger)
         try await DeadlineLedger.close(caseId: caseId, reason: reason, at: now, on: connection, logger: logger)
         try await ExtensionRequests.lapse(caseId: caseId, at: now, on: connection, logger: logger)
+        // A reply still going up for review reaches no one now.
+        try await connection.execute("""
+            UPDATE replies SET status = 'cancelled', reviewer_assignment_id = NULL WHERE case_id = \(caseId) AND status = 'under_review'
+            """, logger: logger)
         // A return asked for and not yet reviewed has nothing left to return.
         try await connection.execute("""
             UPDATE return_requests SET status = 'lapsed', reviewed_at = \(now) WHERE case_id = \(caseId) AND status = 'pending'

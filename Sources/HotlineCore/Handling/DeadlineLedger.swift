@@ -192,13 +192,28 @@ extension DeadlineLedger {
                 )
             }
         }
+        // Caps are computed again too: an assisting unit's opinion never falls after its round's
+        // lead reply, and a passed-down unit's deadlines stay one working day (urgent: two hours)
+        // before its parent's reply deadline (DOMAIN §5a). Parents come before their children
+        // (their assignments are older) and reply deadlines before the rest, so each cap is read
+        // as it now stands.
+        var replyDue: [Int64: Date] = [:]  // by assignment: each open reply deadline
+        for row in try await connection.rows("""
+            SELECT assignment_id, due_at FROM deadlines
+            WHERE met_at IS NULL AND closed_at IS NULL AND step = 'reply' AND assignment_id IS NOT NULL
+            """, logger: logger) {
+            replyDue[try row.value("assignment_id")] = try row.value("due_at")
+        }
         let rows = try await connection.rows("""
-            SELECT id, case_id, unit_code, step, started_at, limit_amount, extended_days, due_at, provisional
-            FROM deadlines
-            WHERE met_at IS NULL AND closed_at IS NULL AND limit_unit = 'working_days'
-            ORDER BY (step = 'opinion'), id
+            SELECT d.id, d.case_id, d.assignment_id, d.unit_code, d.step, d.started_at, d.limit_amount, d.extended_days, d.due_at,
+                   d.provisional, a.parent_id, c.urgency = 'urgent' AS urgent,
+                   (SELECT l.id FROM assignments l
+                    WHERE l.case_id = a.case_id AND l.round = a.round AND l.role = 'lead' AND a.role = 'assist'
+                    ORDER BY l.id LIMIT 1) AS round_lead
+            FROM deadlines d JOIN cases c ON c.id = d.case_id LEFT JOIN assignments a ON a.id = d.assignment_id
+            WHERE d.met_at IS NULL AND d.closed_at IS NULL AND d.limit_unit = 'working_days'
+            ORDER BY (d.step = 'opinion'), coalesce(d.assignment_id, 0), (d.step <> 'reply'), d.id
             """, logger: logger)
-        var replyDue: [Int64: Date] = [:]
         var moved = 0
         for row in rows {
             let caseId: Int64 = try row.value("case_id")
@@ -211,8 +226,14 @@ extension DeadlineLedger {
                 let further = calendar.addingWorkingDays(extended, to: due.at)
                 due = Deadline(at: further.at, provisional: due.provisional || further.provisional)
             }
-            if step == .reply { replyDue[caseId] = due.at }
-            if step == .opinion, let cap = replyDue[caseId], cap < due.at { due = Deadline(at: cap, provisional: due.provisional) }
+            var caps: [Date] = []
+            if [.sign, .reply, .opinion, .returnWindow].contains(step), let parent = try row.value("parent_id", as: Int64?.self),
+               let parentDue = replyDue[parent] {
+                caps.append(calendar.tierCap(beforeParentDue: parentDue, urgent: try row.value("urgent")))
+            }
+            if step == .opinion, let lead = try row.value("round_lead", as: Int64?.self), let leadDue = replyDue[lead] { caps.append(leadDue) }
+            if let cap = caps.min(), cap < due.at { due = Deadline(at: cap, provisional: due.provisional) }
+            if step == .reply, let assignment = try row.value("assignment_id", as: Int64?.self) { replyDue[assignment] = due.at }
             let before: Date = try row.value("due_at")
             let wasProvisional: Bool = try row.value("provisional")
             guard due.at != before || due.provisional != wasProvisional else { continue }
@@ -222,7 +243,7 @@ extension DeadlineLedger {
                     UPDATE deadlines SET provisional = \(due.provisional) WHERE id = \(try row.value("id", as: Int64.self))
                     """, logger: logger)
             } else {
-                try await move(try row.value("id"), to: due, calendar: calendar, on: connection, logger: logger)
+                try await move(try row.value("id", as: Int64.self), to: due, calendar: calendar, on: connection, logger: logger)
             }
             try await Timeline.record(caseId: caseId, kind: .deadlineRecomputed, by: staff, at: now,
                                       unit: try row.value("unit_code"), details: [

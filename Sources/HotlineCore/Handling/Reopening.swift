@@ -55,6 +55,7 @@ public enum Review {
                 }
                 var cap: Date?
                 var due = now
+                var dues: [String: JSONValue] = [:]
                 for assignment in leads[...last] {
                     try await Assignments.move(assignment, to: .signed, from: [.replied], action: "reopen", at: now,
                                                on: connection, logger: logger)
@@ -62,9 +63,12 @@ public enum Review {
                                                         step: .reply, start: now, limit: limits[.reopenReply]!, cap: cap,
                                                         calendar: calendar, on: connection, logger: logger).due.at
                     cap = calendar.tierCap(beforeParentDue: due, urgent: handle.urgency == .urgent)
+                    dues[assignment.unit] = .string(Timestamp.format(due))
                 }
                 lead = (leads[last].id, leads[last].unit)
                 step.details["reply_due"] = .string(Timestamp.format(due))
+                // Each level's own reopen deadline, the writer's (reply_due) among them.
+                step.details["reply_dues"] = .object(dues)
             }
             step.change.reopened = true
             step.unit = lead.unit

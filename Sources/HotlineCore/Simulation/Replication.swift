@@ -3,7 +3,8 @@ import Logging
 import PostgresNIO
 
 /// Multiplies a generated record for benchmarks at scale: every case, with everything that
-/// hangs off it (contacts, assignments, deadlines, requests, opinions, replies, visits, urgings,
+/// hangs off it (contacts, assignments, deadlines, requests, opinions, replies and their reviews,
+/// first contacts, visits, urgings,
 /// escalations and its timeline), copied with fresh ids and case numbers. A copy of a
 /// consistent record is consistent, so reports over it mean what they mean over the original;
 /// simulating millions of cases one operation at a time would take this machine days.
@@ -12,12 +13,16 @@ public enum Replication {
     static let tables: [(name: String, references: [String: String])] = [
         ("cases", ["merged_into": "cases"]),
         ("case_contacts", ["case_id": "cases"]),
-        ("assignments", ["case_id": "cases"]),
+        // A child assignment after its parent (ordered by id, which the trigger that checks the
+        // parent can then see).
+        ("assignments", ["case_id": "cases", "parent_id": "assignments"]),
         ("deadlines", ["case_id": "cases", "assignment_id": "assignments"]),
         ("return_requests", ["case_id": "cases", "assignment_id": "assignments"]),
         ("extension_requests", ["case_id": "cases", "assignment_id": "assignments", "deadline_id": "deadlines"]),
         ("opinions", ["case_id": "cases", "assignment_id": "assignments"]),
-        ("replies", ["case_id": "cases", "assignment_id": "assignments"]),
+        ("replies", ["case_id": "cases", "assignment_id": "assignments", "reviewer_assignment_id": "assignments"]),
+        ("reply_reviews", ["case_id": "cases", "reply_id": "replies", "assignment_id": "assignments"]),
+        ("contacts", ["case_id": "cases", "assignment_id": "assignments"]),
         ("visits", ["case_id": "cases", "reply_id": "replies"]),
         ("urgings", ["case_id": "cases", "deadline_id": "deadlines"]),
         ("escalations", ["case_id": "cases", "deadline_id": "deadlines"]),
@@ -69,7 +74,7 @@ public enum Replication {
                     let overriding = names.contains("id") ? "OVERRIDING SYSTEM VALUE" : ""
                     try await connection.query(PostgresQuery(unsafeSQL: """
                         INSERT INTO \(table) (\(names.joined(separator: ", "))) \(overriding)
-                        SELECT \(values.joined(separator: ", ")) FROM \(table) WHERE \(scope)
+                        SELECT \(values.joined(separator: ", ")) FROM \(table) WHERE \(scope)\(names.contains("id") ? " ORDER BY id" : "")
                         """), logger: logger)
                 }
                 let (caseShift, replyShift) = (Int64(copy) * extent["cases"]!, Int64(copy) * extent["replies"]!)

@@ -49,6 +49,9 @@ public struct YearSimulation: Sendable {
         let operatorStaff: Staff
         let dispatcher: Staff
         var handlers: [String: Staff]
+        /// The sub-center dispatcher of each unit that has units below it, and those units.
+        let subCenters: [String: Staff]
+        let children: [String: [String]]
         let categories: [String]
         let regions: [String]
         let departments: [String]
@@ -122,9 +125,15 @@ public struct YearSimulation: Sendable {
                 return Staff(id: created.id, role: role, unit: unit)
             }
             var handlers: [String: Staff] = [:]
-            for row in try await connection.rows("SELECT code FROM units ORDER BY code", logger: logger) {
+            var children: [String: [String]] = [:]
+            for row in try await connection.rows("SELECT code, parent FROM units ORDER BY code", logger: logger) {
                 let code: String = try row.value("code")
                 handlers[code] = try await user("模拟承办人-\(code)", .handler, code)
+                if let parent = try row.value("parent", as: String?.self) { children[parent, default: []].append(code) }
+            }
+            var subCenters: [String: Staff] = [:]
+            for unit in children.keys.sorted() {
+                subCenters[unit] = try await user("模拟分中心派单员-\(unit)", .dispatcher, unit)
             }
             let categories = try await connection.rows(
                 "SELECT code FROM categories c WHERE NOT EXISTS (SELECT 1 FROM categories k WHERE k.parent = c.code) ORDER BY code",
@@ -147,7 +156,7 @@ public struct YearSimulation: Sendable {
                                                             on: connection, logger: logger).id
             }
             return Cast(operatorStaff: try await user("模拟话务员", .operator, nil), dispatcher: try await user("模拟派单员", .dispatcher, nil),
-                        handlers: handlers, categories: categories, regions: regions, departments: departments, article: article)
+                        handlers: handlers, subCenters: subCenters, children: children, categories: categories, regions: regions, departments: departments, article: article)
         }
     }
 
@@ -188,6 +197,13 @@ public struct YearSimulation: Sendable {
         var lead: String? = nil
         if try await Dispatch.suggest(category: input.category, region: input.location?.region, on: connection, logger: logger) == nil {
             lead = cast.departments.randomElement(using: &random)!
+        }
+        // 分级办理: a good share of the work goes to the district of the place, for its sub-center to
+        // pass down (drawn apart, so that the rest of the case's stream stays as it was).
+        var place = SeededGenerator(state: random.state ^ 0x5851_F42D_4C95_7F2D)
+        if let region = input.location?.region, let district = region.split(separator: ".").first.map(String.init),
+           cast.subCenters[district] != nil, place.chance(0.3) {
+            lead = district
         }
         if let chosen = lead, assists?.contains(chosen) == true { assists = [] }
         do {
@@ -268,8 +284,29 @@ public struct YearSimulation: Sendable {
             try await AssistingOpinions.give(number, .init(text: "协办意见：同意主办单位处理意见。"), by: staff,
                                              at: later(600, 86_400), on: connection, logger: logger)
         }
-        var due = replyDue
-        if limits[.extension]!.amount > 0, random.chance(0.05), now < due {
+        // 分级办理: a sub-center passes about half the normal cases it leads down to a unit below
+        // it, which may pass it on again; each level signs, mostly in good time.
+        var handling = lead0
+        var handlingStaff = leadStaff
+        while handle.urgency == .normal, handling.parent == nil || random.chance(0.4),
+              let below = cast.children[handling.unit], let subCenter = cast.subCenters[handling.unit], random.chance(0.5) {
+            let child = below.randomElement(using: &random)!
+            try await Tiers.passDown(number, .init(leadUnit: child, assistUnits: nil), by: subCenter, at: later(600, 7200),
+                                     on: connection, logger: logger)
+            now = random.chance(0.9) ? later(600, 4 * 3600) : later(2 * 86_400, 3 * 86_400)
+            handlingStaff = cast.handlers[child]!
+            try await Signing.sign(number, by: handlingStaff, at: now, on: connection, logger: logger)
+            handling = try await Assignments.chain(caseId: handle.id, on: connection, logger: logger).handling!
+        }
+        // 先行联系: where the citizen consented, the handling unit calls, mostly within the day.
+        if FirstContact.owed(handle), random.chance(0.85) {
+            now = random.chance(0.8) ? later(300, 3 * 3600) : later(86_400, 2 * 86_400)
+            try await FirstContact.record(number, .init(at: nil, method: .phone, note: nil), by: handlingStaff, at: now,
+                                          on: connection, logger: logger)
+        }
+        var due = handling.parent == nil ? replyDue
+            : try await ExtensionRequests.openReplyDeadline(handling.id, on: connection, logger: logger)!.due
+        if handling.parent == nil, limits[.extension]!.amount > 0, random.chance(0.05), now < due {
             let requested = try await ExtensionRequests.request(number, .init(workingDays: 3, reason: "需协调相关部门"), by: leadStaff,
                                                          at: later(60, 600), on: connection, logger: logger)
             let review = Double.random(in: 0..<1, using: &random)
@@ -289,7 +326,7 @@ public struct YearSimulation: Sendable {
                                             at: later(600, 3600), on: connection, logger: logger)
             }
         }
-        try await replyAndVisit(number, lead: leadStaff, due: due, anonymous: anonymous, cast: cast, random: &random,
+        try await replyAndVisit(number, lead: handlingStaff, due: due, anonymous: anonymous, cast: cast, random: &random,
                                 now: &now, limits: limits, calendar: calendar, on: connection, logger: logger)
         // Each duplicate received the reply and is visited on its own; rated unsatisfied, it may
         // be reopened as its own case, back to the unit that gave the reply.
@@ -329,13 +366,35 @@ public struct YearSimulation: Sendable {
                                               text: "经核实，已按规定处理并答复市民。", contactedCitizen: random.chance(0.8),
                                               handlerName: "承办人", handlerPhone: "05388000000"),
                                 by: lead, at: now, on: connection, logger: logger)
-        // The center reviews what its policy asks for (complaints and reports by default), within hours.
-        if let review = try await connection.row("""
-            SELECT p.id FROM replies p JOIN cases c ON c.id = p.case_id WHERE c.number = \(number) AND p.status = 'under_review'
+        // Each level above reviews in turn, then the center where its policy asks (complaints
+        // and reports by default), within hours; now and then a reviewer sends the reply back
+        // once, and the lead directly below it answers again.
+        var writer = lead
+        var sentBack = false
+        while let review = try await connection.row("""
+            SELECT p.id, r.unit_code AS reviewer, coalesce(b.unit_code, t.unit_code) AS below
+            FROM replies p JOIN cases c ON c.id = p.case_id
+            LEFT JOIN assignments r ON r.id = p.reviewer_assignment_id
+            LEFT JOIN assignments b ON b.parent_id = p.reviewer_assignment_id AND b.role = 'lead' AND b.status = 'replied'
+            LEFT JOIN assignments t ON p.reviewer_assignment_id IS NULL AND t.case_id = c.id AND t.parent_id IS NULL
+                                   AND t.role = 'lead' AND t.status = 'replied'
+            WHERE c.number = \(number) AND p.status = 'under_review'
             """, logger: logger) {
             now = now.addingTimeInterval(Double.random(in: 600...14_400, using: &random)).wholeSecond
-            try await ReplyReviews.approve(number, replyId: try review.value("id"), .init(note: nil), by: cast.dispatcher, at: now,
-                                           on: connection, logger: logger)
+            let replyId: Int64 = try review.value("id")
+            let reviewer = try review.value("reviewer", as: String?.self).map { cast.subCenters[$0]! } ?? cast.dispatcher
+            if !sentBack, random.chance(0.2), let below = try review.value("below", as: String?.self) {
+                sentBack = true
+                try await ReplyReviews.sendBack(number, replyId: replyId, .init(reason: "答复不完整，请补充办理情况"), by: reviewer, at: now,
+                                                on: connection, logger: logger)
+                now = now.addingTimeInterval(Double.random(in: 3600...86_400, using: &random)).wholeSecond
+                writer = cast.handlers[below]!
+                try await Replies.reply(number, .init(outcome: .resolved, text: "已补充办理情况并答复市民。", contactedCitizen: true,
+                                                      handlerName: "承办人", handlerPhone: "05388000000"),
+                                        by: writer, at: now, on: connection, logger: logger)
+                continue
+            }
+            try await ReplyReviews.approve(number, replyId: replyId, .init(note: nil), by: reviewer, at: now, on: connection, logger: logger)
         }
         if anonymous { return }
         let visitDue = calendar.adding(limits[.visit]!, to: now).at
@@ -360,7 +419,7 @@ public struct YearSimulation: Sendable {
         if reopens < 2, random.chance(0.5) {
             try await Review.reopen(number, .init(reason: "市民不满意，重新办理"), by: cast.dispatcher, at: now, on: connection, logger: logger)
             let newDue = calendar.adding(limits[.reopenReply]!, to: now).at
-            try await replyAndVisit(number, lead: lead, due: newDue, anonymous: anonymous, cast: cast, random: &random, now: &now,
+            try await replyAndVisit(number, lead: writer, due: newDue, anonymous: anonymous, cast: cast, random: &random, now: &now,
                                     limits: limits, calendar: calendar, on: connection, logger: logger, reopens: reopens + 1)
         } else {
             try await Review.closeAfterReview(number, .init(reason: "单位已尽力"), by: cast.dispatcher, at: now, on: connection, logger: logger)

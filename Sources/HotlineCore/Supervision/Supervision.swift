@@ -7,7 +7,8 @@ public struct Warning: Codable, Sendable, Equatable {
     public var number: String
     public var subject: String
     public var urgency: Urgency
-    public var unit: String
+    /// Null for the center's own review of a reply (DOMAIN §5b), which only the center lists.
+    public var unit: String?
     public var step: DeadlineStep
     public var dueAt: Date
     public var card: Card
@@ -16,6 +17,18 @@ public struct Warning: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case number, subject, urgency, unit, step, card, urgings
         case dueAt = "due_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(number, forKey: .number)
+        try c.encode(subject, forKey: .subject)
+        try c.encode(urgency, forKey: .urgency)
+        try c.encode(unit, forKey: .unit)  // null, not absent
+        try c.encode(step, forKey: .step)
+        try c.encode(dueAt, forKey: .dueAt)
+        try c.encode(card, forKey: .card)
+        try c.encode(urgings, forKey: .urgings)
     }
 }
 
@@ -96,7 +109,8 @@ public enum Supervision {
                    (SELECT count(*) FROM urgings u WHERE u.deadline_id = d.id) AS urgings
             FROM deadlines d JOIN cases c ON c.id = d.case_id
             WHERE d.met_at IS NULL AND d.closed_at IS NULL AND d.step IN ('sign', 'reply', 'opinion', 'review', 'contact') AND d.warn_at <= \(now)
-              AND d.unit_code IS NOT NULL
+              -- The center's review of a reply has no unit: the center's own card.
+              AND (d.unit_code IS NOT NULL OR \(unit)::text IS NULL)
               AND (\(unit)::text IS NULL OR d.unit_code = \(unit) OR EXISTS (
                     -- A unit sees the cards of the units it passed the case down to, at any depth (§5a).
                     WITH RECURSIVE up (id, parent) AS (

@@ -20,11 +20,12 @@ struct AppraisalRoutes {
             let period = try Self.period(context)
             try Self.requireReader(staff)
             let format = try Self.format(request)
+            let rollup = try Self.rollup(request)
             let now = clock.now()
             // A handler's line is computed for its unit alone; the report runs on its own pool.
             let only = staff.role == .handler ? staff.unit : nil
             let report = try await reports.read(logger: context.logger) {
-                try await Appraisal.compute(period, unit: only, at: now, on: $0, logger: context.logger)
+                try await Appraisal.compute(period, unit: only, rollup: rollup, at: now, on: $0, logger: context.logger)
             }
             return try Self.respond(Self.visible(report, to: staff), period: period, format: format)
         }
@@ -108,7 +109,17 @@ struct AppraisalRoutes {
         guard staff.role == .handler else { return report }
         var own = report
         own.units = report.units.filter { $0.unit == staff.unit }
+        own.rollup = nil  // sums of other units
         return own
+    }
+
+    /// `?rollup=true` adds each parent's line summed with the units below it.
+    static func rollup(_ request: Request) throws -> Bool {
+        switch request.query("rollup") {
+        case nil, "false": return false
+        case "true": return true
+        default: throw HotlineError.validation(field: "rollup", "must be true or false")
+        }
     }
 
     static func period(_ context: HotlineRequestContext) throws -> Period {
