@@ -186,19 +186,27 @@ import Testing
                     if inMonth(round.signDue), onTime == false { tally[unit, default: Tally()].overdue.insert(caseId) }
                 }
                 // Response: the lead signed on time and, where a first contact was owed, made it in
-                // time; the contact deadline ends with the case's first reply (or the merge).
-                if inMonth(round.at), let signedInTime = judge(due: round.signDue, met: signed["\(index)/\(round.lead)"], mootAt: roundReply) {
-                    var responded: Bool? = signedInTime
-                    if signedInTime, let due = round.contactDue {
+                // time. The contact deadline ends with the case's first reply (a contact not made)
+                // or its merge (not owed, if before it passed); a missed contact counts even while
+                // the signing is undecided; one still running waits.
+                if inMonth(round.at) {
+                    let signedInTime = judge(due: round.signDue, met: signed["\(index)/\(round.lead)"], mootAt: roundReply)
+                    var contact: Bool? = true
+                    if let due = round.contactDue {
                         let ended = [firstReplyAt, round.mergedAt].compactMap { $0 }.min()
                         // A contact recorded once the deadline had ended meets nothing.
                         var met = contactedAt
                         if let at = met, let ended, at > ended { met = nil }
-                        let contact = judge(due: due, met: met, mootAt: ended)
-                        // Still running: not counted yet; ended before it passed: not owed after all.
-                        responded = contact ?? (met == nil && ended == nil ? nil : true)
+                        if let met {
+                            contact = met <= due
+                        } else if let ended {
+                            contact = ended == round.mergedAt && ended <= due
+                        } else {
+                            contact = due < now ? false : nil
+                        }
                     }
-                    if let responded {
+                    let responded = signedInTime == true && contact == true
+                    if responded || signedInTime == false || contact == false {
                         tally[round.lead, default: Tally()].response.0 += responded ? 1 : 0
                         tally[round.lead, default: Tally()].response.1 += 1
                     }

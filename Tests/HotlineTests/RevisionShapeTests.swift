@@ -81,8 +81,12 @@ import Testing
                 }
                 if path.last == "sent_back" {
                     #expect(housing?.hasSuffix(",0,0,0,—") == true, "\(housing ?? "")")
+                    #expect(!own.text.contains("sent_back"), "a handler's re-encoded line does not invent it: \(own.text.prefix(400))")
                 }
                 if path.last == "response" {
+                    let line = (try own.object()["units"] as? [[String: Any]])?.first
+                    let indicators = line?["indicators"] as? [String: Any]
+                    #expect(indicators != nil && indicators?["response"] == nil, "a handler's re-encoded line does not invent it")
                     #expect(housing?.contains(",—,—,—,0,0,0,0") == true, "\(housing ?? "")")
                     #expect(html.text.contains("<td>—</td>"), "\(what)")
                 }

@@ -33,10 +33,17 @@ import Testing
         let c = try await hotline.fileCase(); try await hotline.dispatch(c, lead: district)
         // D: consenting, to a city department: signed on time, contacted an hour late.
         let d = try await hotline.fileCase(CaseBodies.consenting()); try await hotline.dispatch(d, lead: "housing")
+        // E: consenting, to the water group: signed and answered within hours, the citizen never
+        // contacted. A reply is no first contact.
+        let e = try await hotline.fileCase(CaseBodies.consenting()); try await hotline.dispatch(e, lead: "water")
 
         at(hotline, "2026-03-02T10:00:00+08:00")
         for number in [a, b] { try await hotline.step(number, "sign", as: "handler:\(district)") }
         try await hotline.step(d, "sign", as: "handler:housing")
+        try await hotline.step(e, "sign", as: "handler:water")
+        try await hotline.step(e, "reply", as: "handler:water", body: json([
+            "outcome": "explained", "text": "已按政策解释。", "contacted_citizen": false, "handler_name": "赵敏", "handler_phone": "0538-8000000",
+        ]))
         at(hotline, "2026-03-02T10:30:00+08:00")
         for number in [a, b] {
             try await hotline.step(number, "pass-down", as: "dispatcher:\(district)", body: json(["lead_unit": street]))
@@ -124,6 +131,8 @@ import Testing
             #expect(Self.figures(Self.line(units, Self.community)) == "1/1 1/1 1/1 0/1 0/1 0/1 sent_back 0 overdue 0")
             // 住建局: D signed on time but contacted late.
             #expect(Self.figures(Self.line(units, "housing")) == "1/1 0/1 1/1 1/1 1/1 0/1 sent_back 0 overdue 0")
+            // 水务集团: E answered before its first contact was due, without one.
+            #expect(Self.figures(Self.line(units, "water")) == "1/1 0/1 1/1 0/0 0/0 0/1 sent_back 0 overdue 0")
             // Default scheme: 15 × 2/3 + 25 × 2/3 + 30 × 1/2 + 30 × 1/2; 15 × 2/3 + 25 × 3/4 + 15 + 15; 15 + 25.
             #expect(Self.line(units, Self.district)["score"] as? Double == 56.67)
             #expect(Self.line(units, Self.street)["score"] as? Double == 58.75)
@@ -162,6 +171,8 @@ import Testing
             #expect(Self.line(three["units"], Self.street)["score"] as? Double == 53.33)     // 40/3 + 20 + 20
             #expect(Self.line(three["units"], Self.community)["score"] as? Double == 20)
             #expect(Self.line(three["units"], "housing")["score"] as? Double == 80)
+            #expect(Self.line(three["units"], "water")["score"] as? Double == 80)
+            #expect(Self.line(units, "water")["score"] as? Double == 100)
             // The revision keeps the scheme, scores and roll-up it was published with.
             let revision = try await hotline.request(.get, "/api/v1/appraisals/2026-03/revisions/1", as: "manager").object()
             #expect(revision["scheme"] as? String == "default")
@@ -202,6 +213,12 @@ import Testing
             let over = try await hotline.request(.put, "/api/v1/appraisal-weights", as: "manager", body: json(body))
             #expect(over.status == .badRequest, "\(over.text)")
             #expect(over.text.contains("three_rates"))
+            // Weights are kept to the hundredth: a sum that only adds up before rounding is refused
+            // here, not by the database.
+            body["three_rates"] = ["response": 33.335, "resolution": 33.335, "satisfaction": 33.33]
+            let unrounded = try await hotline.request(.put, "/api/v1/appraisal-weights", as: "manager", body: json(body))
+            #expect(unrounded.status == .badRequest, "\(unrounded.text)")
+            body["three_rates"] = ["response": 30, "resolution": 40, "satisfaction": 40]
             body["scheme"] = "three_points"
             let unknown = try await hotline.request(.put, "/api/v1/appraisal-weights", as: "manager", body: json(body))
             #expect(unknown.status == .badRequest, "\(unknown.text)")

@@ -541,6 +541,32 @@ import Testing
         }
     }
 
+    /// Two first contacts at once, and two approvals of one reply at once: one lands, the other
+    /// is a 409, and the record holds one of each.
+    @Test func twoAtOnceGiveOneSuccessAndOneConflict() async throws {
+        try await withHotline(centerReviews: true) { hotline in
+            let number = try await Self.passedDown(hotline, depth: 1, body: CaseBodies.consenting())
+            let contact = #"{"method": "phone"}"#
+            async let firstContact = hotline.request(.post, "/api/v1/cases/\(number)/contacts", as: "handler:\(Self.street)", body: contact)
+            async let secondContact = hotline.request(.post, "/api/v1/cases/\(number)/contacts", as: "handler:\(Self.district)", body: contact)
+            let contacts = [try await firstContact, try await secondContact]
+            #expect(contacts.map(\.status.code).sorted() == [201, 409], "\(contacts.map(\.text))")
+            #expect(contacts.compactMap(\.problemCode) == ["already_contacted"])
+            #expect(try await hotline.count("contacts") == 1)
+
+            let view = try await hotline.step(number, "reply", as: "handler:\(Self.street)", body: Self.replyBody)
+            let id = try Self.replyId(view)
+            let path = "/api/v1/cases/\(number)/replies/\(id)/approve"
+            async let firstApproval = hotline.request(.post, path, as: "dispatcher:\(Self.district)")
+            async let secondApproval = hotline.request(.post, path, as: "dispatcher:\(Self.district)")
+            let approvals = [try await firstApproval, try await secondApproval]
+            #expect(approvals.map(\.status.code).sorted() == [200, 409], "\(approvals.map(\.text))")
+            #expect(try await hotline.count("reply_reviews") == 1)
+            let after = try await hotline.view(number)
+            #expect(Self.underReview(after)?["reviewer"] as? String == "center")
+        }
+    }
+
     /// A calendar loaded later computes every open deadline again, caps and all: a passed-down
     /// unit's stay one working day before its parent's reply, an assisting unit's opinion inside
     /// its own round's lead reply.

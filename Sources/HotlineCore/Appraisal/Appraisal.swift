@@ -145,11 +145,19 @@ public struct UnitAppraisal: Codable, Sendable, Equatable {
         try c.encode(group, forKey: .group)
         try c.encode(rank, forKey: .rank)  // null, not absent, where there is none
         try c.encode(score, forKey: .score)
-        try c.encode(indicators, forKey: .indicators)
+        // What a revision of an older shape did not have stays absent when it is written again
+        // (a handler's view of a revision is re-encoded), as the figures a later shape added.
+        var i = c.nestedContainer(keyedBy: Indicators.CodingKeys.self, forKey: .indicators)
+        try i.encode(indicators.onTimeSign, forKey: .onTimeSign)
+        try i.encode(indicators.onTimeReply, forKey: .onTimeReply)
+        try i.encode(indicators.satisfaction, forKey: .satisfaction)
+        try i.encode(indicators.resolution, forKey: .resolution)
+        try i.encode(indicators.reopen, forKey: .reopen)
+        if !missing.contains("response") { try i.encode(indicators.response, forKey: .response) }
         try c.encode(unreasonableReturns, forKey: .unreasonableReturns)
         try c.encode(escalations, forKey: .escalations)
         try c.encode(overdue, forKey: .overdue)
-        try c.encode(sentBack, forKey: .sentBack)
+        if !missing.contains("sent_back") { try c.encode(sentBack, forKey: .sentBack) }
         try c.encodeIfPresent(unitsSummed, forKey: .unitsSummed)
     }
 }
@@ -282,10 +290,18 @@ public enum Appraisal {
     ) async throws -> AppraisalWeights {
         try staff.require(.manager)
         let current = try await weights(on: connection, logger: logger)
+        // Stored to the hundredth (numeric(5,2)): checked as they will be stored, so that a sum
+        // the database would refuse is a 400 here.
+        func cents(_ value: Double) -> Double { value.isFinite ? (value * 100).rounded() / 100 : value }
         var weights = change
         weights.scheme = change.scheme ?? current.scheme
         weights.threeRates = change.threeRates ?? current.threeRates
-        let three = weights.threeRates!
+        (weights.onTimeSign, weights.onTimeReply) = (cents(weights.onTimeSign), cents(weights.onTimeReply))
+        (weights.resolution, weights.satisfaction) = (cents(weights.resolution), cents(weights.satisfaction))
+        (weights.unreasonableReturn, weights.escalation) = (cents(weights.unreasonableReturn), cents(weights.escalation))
+        var three = weights.threeRates!
+        (three.response, three.resolution, three.satisfaction) = (cents(three.response), cents(three.resolution), cents(three.satisfaction))
+        weights.threeRates = three
         var checker = FieldChecker()
         let all = [("on_time_sign", weights.onTimeSign), ("on_time_reply", weights.onTimeReply),
                    ("resolution", weights.resolution), ("satisfaction", weights.satisfaction),
@@ -342,7 +358,8 @@ public enum Appraisal {
         }
         var summed: [UnitAppraisal]?
         if rollup && only == nil {
-            summed = rolledUp(totals, parents: parents).map { code, sum in
+            let shown = Set(lines.map(\.unit))
+            summed = rolledUp(totals, parents: parents, shown: shown).filter { shown.contains($0.0) }.map { code, sum in
                 UnitAppraisal(unit: code, name: names[code]!.0, group: names[code]!.1, rank: nil, score: score(sum.counts, weights),
                               counts: sum.counts, unitsSummed: sum.units)
             }
@@ -357,14 +374,17 @@ public enum Appraisal {
     /// numerator and denominator to denominator (API.md). A visit that counts for the unit that
     /// wrote the reply and for a parent that approved it counts in the parent's sum for both:
     /// the roll-up adds lines, it does not recount cases. In unit code order.
-    static func rolledUp(_ totals: [String: Counts], parents: [String: String]) -> [(String, (counts: Counts, units: Int))] {
+    /// `units` counts the units the ranking shows (active, or with figures of the period).
+    static func rolledUp(
+        _ totals: [String: Counts], parents: [String: String], shown: Set<String>
+    ) -> [(String, (counts: Counts, units: Int))] {
         var sums: [String: (counts: Counts, units: Int)] = [:]
         for code in Set(parents.keys).union(parents.values) {
             var above = parents[code]
             while let parent = above {
-                var sum = sums[parent] ?? (totals[parent] ?? Counts(), 1)
+                var sum = sums[parent] ?? (totals[parent] ?? Counts(), shown.contains(parent) ? 1 : 0)
                 sum.counts = sum.counts + (totals[code] ?? Counts())
-                sum.units += 1
+                sum.units += shown.contains(code) ? 1 : 0
                 sums[parent] = sum
                 above = parents[parent]
             }

@@ -81,17 +81,27 @@ enum AppraisalRecord {
             counts[try row.value("unit"), default: Counts()].indicators.onTimeSign = try indicator(row)
         }
         // Response (响应率): lead assignments dispatched in the month, at any level, signed on
-        // time and, where the center's dispatch owed a first contact, contacted on time. One
-        // whose sign deadline is undecided, or signed on time with its contact deadline still
-        // running, is not counted yet; a contact deadline ended unmet before it passed (the case
-        // closed or merged first) was not owed after all.
+        // time and, where the center's dispatch owed a first contact, contacted on time. A
+        // contact deadline that ended unmet is a contact not made (a reply does not make one),
+        // unless the case was merged away before it passed: then it was not owed. One still
+        // running leaves a lead signed on time uncounted for now; a contact missed counts even
+        // while the sign deadline is undecided.
         let contact = "k.assignment_id = a.id AND k.step = 'contact'"
-        let contactLate = "EXISTS (SELECT FROM deadlines k WHERE \(contact) AND \(Self.late(now, of: "k")))"
-        let contactRunning = "EXISTS (SELECT FROM deadlines k WHERE \(contact) AND k.met_at IS NULL AND k.closed_at IS NULL AND NOT \(Self.late(now, of: "k")))"
+        let contactMade = """
+            (NOT EXISTS (SELECT FROM deadlines k WHERE \(contact))
+             OR EXISTS (SELECT FROM deadlines k WHERE \(contact) AND (\(onTime(of: "k"))
+                        OR (k.met_at IS NULL AND k.closed_reason = 'merged' AND k.closed_at <= k.due_at))))
+            """
+        let contactMissed = """
+            EXISTS (SELECT FROM deadlines k WHERE \(contact)
+                    AND (k.met_at > k.due_at OR (k.met_at IS NULL AND k.closed_at IS NULL AND k.due_at < '\(Timestamp.format(now))'::timestamptz)
+                         OR (k.met_at IS NULL AND k.closed_at IS NOT NULL AND NOT (k.closed_reason = 'merged' AND k.closed_at <= k.due_at))))
+            """
         for row in try await connection.rows("""
             SELECT d.unit_code AS unit,
-                   count(*) FILTER (WHERE \(unescaped: onTime) AND NOT \(unescaped: contactLate) AND NOT \(unescaped: contactRunning)) AS num,
-                   count(*) FILTER (WHERE \(unescaped: late) OR (\(unescaped: onTime) AND NOT \(unescaped: contactRunning))) AS den
+                   count(*) FILTER (WHERE \(unescaped: onTime) AND \(unescaped: contactMade)) AS num,
+                   count(*) FILTER (WHERE (\(unescaped: onTime) AND \(unescaped: contactMade)) OR \(unescaped: late)
+                                       OR \(unescaped: contactMissed)) AS den
             FROM assignments a
             JOIN deadlines d ON d.assignment_id = a.id AND d.step = 'sign'
             WHERE a.role = 'lead' AND a.dispatched_at >= \(start) AND a.dispatched_at < \(end)

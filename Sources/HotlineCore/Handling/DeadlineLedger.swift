@@ -232,7 +232,8 @@ extension DeadlineLedger {
                 caps.append(calendar.tierCap(beforeParentDue: parentDue, urgent: try row.value("urgent")))
             }
             if step == .opinion, let lead = try row.value("round_lead", as: Int64?.self), let leadDue = replyDue[lead] { caps.append(leadDue) }
-            if let cap = caps.min(), cap < due.at { due = Deadline(at: cap, provisional: due.provisional) }
+            // As open() does: a cap already passed leaves the deadline at its start, never before.
+            if let cap = caps.min(), cap < due.at { due = Deadline(at: max(cap, start), provisional: due.provisional) }
             if step == .reply, let assignment = try row.value("assignment_id", as: Int64?.self) { replyDue[assignment] = due.at }
             let before: Date = try row.value("due_at")
             let wasProvisional: Bool = try row.value("provisional")

@@ -68,3 +68,9 @@ extension HotlineError {
         HotlineError(.conflict, code: .invalidTransition, "cannot \(action) a case that is \(current)")
     }
 }
+
+/// How a command line shows a refusal: its message and code, as a client reads them (messages
+/// name fields, never values).
+extension HotlineError: CustomStringConvertible {
+    public var description: String { "\(message) (\(code.rawValue))" }
+}
