@@ -31,6 +31,11 @@ public struct HotlineConfiguration: Sendable {
     public var metrics: (hostname: String, port: Int)?
     /// An HTTP connection idle this long is closed.
     public var idleTimeout: Duration
+    /// Seals webhook secrets (`HOTLINE_SECRETS_KEY`); without it no subscription can be made.
+    public var secretsKey: SecretsKey?
+    /// How often this instance sends the outbox's due deliveries; nil: never (tests send by hand).
+    public var deliveryInterval: Duration?
+    public var outboxPolicy: OutboxPolicy
 
     public init(
         hostname: String = "127.0.0.1", port: Int = 8080, database: PostgresClient.Configuration,
@@ -39,7 +44,8 @@ public struct HotlineConfiguration: Sendable {
         publicLimits: PublicLimits = PublicLimits(), reportsDatabase: PostgresClient.Configuration? = nil,
         statementTimeout: Duration = .seconds(10), reportsStatementTimeout: Duration = .seconds(120),
         idempotencyRetention: Duration = .seconds(72 * 3600), tokenLifetime: Duration = .seconds(90 * 86_400),
-        metrics: (hostname: String, port: Int)? = nil, idleTimeout: Duration = .seconds(60)
+        metrics: (hostname: String, port: Int)? = nil, idleTimeout: Duration = .seconds(60),
+        secretsKey: SecretsKey? = nil, deliveryInterval: Duration? = nil, outboxPolicy: OutboxPolicy = OutboxPolicy()
     ) {
         self.hostname = hostname
         self.port = port
@@ -63,6 +69,9 @@ public struct HotlineConfiguration: Sendable {
         self.tokenLifetime = tokenLifetime
         self.metrics = metrics
         self.idleTimeout = idleTimeout
+        self.secretsKey = secretsKey
+        self.deliveryInterval = deliveryInterval
+        self.outboxPolicy = outboxPolicy
     }
 
     static func limit(_ configuration: inout PostgresClient.Configuration, statements: Duration) {
@@ -113,8 +122,12 @@ public func buildApplication(
     let router = buildRouter(services)
     var background: [any Service] = [client, reportsClient]
     if let interval = configuration.sweepInterval {
-        background.append(SupervisionSweeper(database: services.database, clock: services.clock, interval: interval,
-                                             housekeeping: services.housekeeping, logger: logger))
+        background.append(Periodic.supervision(database: services.database, clock: services.clock, interval: interval,
+                                               housekeeping: services.housekeeping, logger: logger))
+    }
+    if let interval = configuration.deliveryInterval, let key = configuration.secretsKey {
+        background.append(Periodic.webhooks(database: services.database, clock: services.clock, key: key,
+                                            policy: configuration.outboxPolicy, interval: interval, logger: logger))
     }
     if let metrics = configuration.metrics {
         background.append(buildMetricsApplication(hostname: metrics.hostname, port: metrics.port, logger: logger))
@@ -166,6 +179,7 @@ func buildRouter(_ services: AppServices) -> Router<HotlineRequestContext> {
     KnowledgeRoutes(services: services).register(on: api)
     AppraisalRoutes(services: services).register(on: api)
     Open311Routes(services: services).register(on: router, api: api)
+    SubscriptionRoutes(services: services).register(on: api)
     if let clock = services.configuration.testClock {
         TestClockRoutes(services: services, clock: clock).register(on: api)
     }

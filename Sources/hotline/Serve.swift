@@ -65,6 +65,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Database for reports and statistics, e.g. a streaming replica (default: $HOTLINE_REPORTS_DATABASE_URL, else the main one)")
     var reportsDatabaseURL = ProcessInfo.processInfo.environment["HOTLINE_REPORTS_DATABASE_URL"]
 
+    @Option(help: "Seconds between this instance's passes over the webhook outbox (0: none; needs $HOTLINE_SECRETS_KEY)")
+    var deliveryInterval = env("HOTLINE_DELIVERY_INTERVAL") ?? 5
+
     @Flag(help: "Let an admin set the service's clock and run sweeps over HTTP. Never in production.")
     var testClock = false
 
@@ -75,7 +78,7 @@ struct Serve: AsyncParsableCommand {
             ("--lookup-lock-minutes", lookupLockMinutes, 1...10_080), ("--open311-posts-per-minute", open311PostsPerMinute, 1...100_000),
             ("--statement-timeout", statementTimeout, 1...3600), ("--reports-statement-timeout", reportsStatementTimeout, 1...86_400),
             ("--idempotency-retention-hours", idempotencyRetentionHours, 1...8760), ("--token-lifetime-days", tokenLifetimeDays, 1...3650),
-            ("--metrics-port", metricsPort, 0...65_535), ("--idle-timeout", idleTimeout, 1...3600), ("--shutdown-timeout", shutdownTimeout, 1...600),
+            ("--metrics-port", metricsPort, 0...65_535), ("--delivery-interval", deliveryInterval, 0...3600), ("--idle-timeout", idleTimeout, 1...3600), ("--shutdown-timeout", shutdownTimeout, 1...600),
         ] where !range.contains(value) {
             throw ValidationError("\(name) must be between \(range.lowerBound) and \(range.upperBound)")
         }
@@ -89,6 +92,12 @@ struct Serve: AsyncParsableCommand {
         let logger = makeLogger("hotline")
         logger.debug("concurrency on the event loops", metadata: ["installed": "\(takenOver)"])
         if testClock { logger.warning("the test clock is on: an admin can set this service's time") }
+        // The key that seals webhook secrets: from the environment only, never a flag (a
+        // process list shows flags).
+        let secretsKey = try ProcessInfo.processInfo.environment["HOTLINE_SECRETS_KEY"].map { text in
+            guard let key = SecretsKey(hex: text) else { throw ValidationError("HOTLINE_SECRETS_KEY must be 64 hexadecimal digits") }
+            return key
+        }
         let configuration = HotlineConfiguration(
             hostname: hostname, port: port, database: try database.postgres(),
             migrations: try database.migrator(), maxDatabaseConnections: maxConnections,
@@ -100,7 +109,8 @@ struct Serve: AsyncParsableCommand {
             reportsDatabase: try reportsDatabaseURL.map { try DatabaseURL.configuration($0) },
             statementTimeout: .seconds(statementTimeout), reportsStatementTimeout: .seconds(reportsStatementTimeout),
             idempotencyRetention: .seconds(idempotencyRetentionHours * 3600), tokenLifetime: .seconds(tokenLifetimeDays * 86_400),
-            metrics: metricsPort > 0 ? (metricsHostname, metricsPort) : nil, idleTimeout: .seconds(idleTimeout)
+            metrics: metricsPort > 0 ? (metricsHostname, metricsPort) : nil, idleTimeout: .seconds(idleTimeout),
+            secretsKey: secretsKey, deliveryInterval: deliveryInterval > 0 ? .seconds(deliveryInterval) : nil
         )
         let app = try await buildApplication(configuration, logger: logger)
         try await BoundedShutdown.run(app, within: .seconds(shutdownTimeout), logger: logger)

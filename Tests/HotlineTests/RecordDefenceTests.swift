@@ -136,7 +136,9 @@ import Testing
                                 "units", "users", "tokens", "categories", "time_limits", "appraisal_weights", "calendar_years",
                                 "case_number_days", "idempotency_keys", "open311_keys", "rate_limits", "lookup_locks",
                                 // A reply's review status and its reviewer (DOMAIN §5b); the policy a manager edits.
-                                "replies", "review_policy"])
+                                "replies", "review_policy",
+                                // A subscription turned off or changed; a delivery's attempts and status (DOMAIN §14).
+                                "subscriptions", "deliveries"])
             #expect(deletes == ["category_routes", "category_time_limits", "calendar_days", "idempotency_keys", "rate_limits",
                                 "lookup_locks"])
             #expect(updates.isDisjoint(with: Self.appendOnly) && deletes.isDisjoint(with: Self.appendOnly))

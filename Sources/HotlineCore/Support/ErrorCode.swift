@@ -36,6 +36,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case notAssigned = "not_assigned"
     case notAssistingUnit = "not_assisting_unit"
     case notBelow = "not_below"
+    case notConfigured = "not_configured"
     case notFound = "not_found"
     case notLeadUnit = "not_lead_unit"
     case notOwnerUnit = "not_owner_unit"

@@ -101,6 +101,7 @@ func withHotline(
     // of the other steps file complaints and read the reply as given, so they turn it off; the
     // tests of review keep it, and check it is the default.
     centerReviews: Bool = false,
+    secretsKey: SecretsKey? = nil,
     _ body: @Sendable (TestHotline) async throws -> Void
 ) async throws {
     let name = try await TestDatabase.fresh()
@@ -136,7 +137,7 @@ func withHotline(
             HotlineConfiguration(database: try TestDatabase.serviceConfiguration(database: name), migrations: TestDatabase.migrator, clock: clock,
                                  maxDatabaseConnections: 8, testClock: testClockRoutes ? clock : nil,
                                  trustForwardedFor: true, reportsDatabase: reportsDatabase(try TestDatabase.serviceConfiguration(database: name)),
-                                 statementTimeout: statementTimeout),
+                                 statementTimeout: statementTimeout, secretsKey: secretsKey),
             logger: logger
         )
         try await app.test(.router) { client in

@@ -1,0 +1,28 @@
+import AsyncHTTPClient
+import Foundation
+import HotlineCore
+import Logging
+import NIOCore
+
+/// How a delivery goes out: one POST with a time limit; the status decides (a 2xx acknowledges,
+/// 410 is gone). The receiver's answer body is read and dropped, never logged.
+public enum WebhookPost {
+    @Sendable public static func send(_ outbound: OutboundRequest) async -> DeliveryOutcome {
+        var request = HTTPClientRequest(url: outbound.url)
+        request.method = .POST
+        for (name, value) in outbound.headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: outbound.body))
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            switch response.status.code {
+            case 200..<300: return .acknowledged
+            case 410: return .gone
+            default: return .failed("the receiver answered \(response.status.code)")
+            }
+        } catch {
+            // The kind of failure, not the error's text (which may quote the URL).
+            return .failed("no answer: \(type(of: error))")
+        }
+    }
+}

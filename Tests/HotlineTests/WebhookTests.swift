@@ -1,0 +1,223 @@
+import Crypto
+import Foundation
+import HotlineCore
+import HotlineHTTP
+import Hummingbird
+import HummingbirdTesting
+import NIOConcurrencyHelpers
+import PostgresNIO
+import Testing
+
+/// Webhooks (DOMAIN §14): subscriptions an administrator makes, an outbox written in the
+/// change's own transaction, deliveries signed and sent to a real HTTP receiver, retried, held
+/// in order, and never carrying an identity the subscription may not see.
+@Suite("Webhooks") struct WebhookTests {
+    static let key = SecretsKey(hex: String(repeating: "7f", count: 32))!
+
+    /// A receiver on a real port: it records every POST and answers what `answer` says.
+    final class Receiver: Sendable {
+        struct Received: Sendable {
+            let delivery: String
+            let event: String
+            let timestamp: String
+            let signature: String
+            let body: [UInt8]
+        }
+        let received = NIOLockedValueBox<[Received]>([])
+        /// Status to answer for a delivery id; 204 otherwise.
+        let answers = NIOLockedValueBox<[String: Int]>([:])
+
+        func application() -> some ApplicationProtocol {
+            let router = Router()
+            router.post("hook") { request, _ -> Response in
+                let body = Array(try await request.body.collect(upTo: 1 << 20).readableBytesView)
+                let delivery = request.headers[.init("X-Hotline-Delivery")!] ?? ""
+                self.received.withLockedValue {
+                    $0.append(Received(delivery: delivery, event: request.headers[.init("X-Hotline-Event")!] ?? "",
+                                       timestamp: request.headers[.init("X-Hotline-Timestamp")!] ?? "",
+                                       signature: request.headers[.init("X-Hotline-Signature")!] ?? "", body: body))
+                }
+                let status = self.answers.withLockedValue { $0[delivery] } ?? 204
+                return Response(status: .init(code: status))
+            }
+            return Application(router: router)
+        }
+    }
+
+    static func bytes(hex: String) -> [UInt8] {
+        let digits = Array(hex)
+        return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(digits[$0...$0 + 1]), radix: 16)! }
+    }
+
+    static func deliver(_ hotline: TestHotline) async throws -> Int {
+        try await Outbox.deliverDue(database: hotline.database, key: key, policy: OutboxPolicy(maxAttempts: 3), at: hotline.clock.now(),
+                                    logger: TestDatabase.logger, send: WebhookPost.send)
+    }
+
+    static func subscribe(_ hotline: TestHotline, port: Int, events: [String], unit: String? = nil) async throws -> [String: Any] {
+        var body: [String: Any] = ["code": "receiver-\(events.count)", "url": "http://127.0.0.1:\(port)/hook", "events": events]
+        if let unit { body["unit"] = unit }
+        let response = try await hotline.request(.post, "/api/v1/subscriptions", as: "admin", body: json(body))
+        #expect(response.status == .created, "\(response.text)")
+        return try response.object()
+    }
+
+    @Test func subscriptionsAreAnAdministratorsAndTheirSecretIsShownOnce() async throws {
+        try await withHotline(secretsKey: Self.key) { hotline in
+            let made = try await Self.subscribe(hotline, port: 9, events: ["case.replied", "case.closed"], unit: "housing")
+            let secret = try #require(made["secret"] as? String)
+            #expect(secret.count == 64 && secret.allSatisfy(\.isHexDigit))
+            let id = try #require(made["id"] as? Int)
+            let read = try await hotline.request(.get, "/api/v1/subscriptions/\(id)", as: "admin").object()
+            #expect(read["secret"] == nil && read["unit"] as? String == "housing" && read["active"] as? Bool == true)
+            let listed = try await hotline.request(.get, "/api/v1/subscriptions", as: "admin").text
+            #expect(!listed.contains(secret))
+            // Kept sealed: the stored bytes are not the secret.
+            let sealed = try await hotline.sql { connection in
+                try await connection.query("SELECT encode(secret_sealed, 'hex') FROM subscriptions", logger: TestDatabase.logger)
+                    .collect().first!.decode(String.self)
+            }
+            #expect(!sealed.contains(secret))
+            // Bad input, each a problem that changes nothing.
+            let bad: [([String: Any], Int, String)] = [
+                (["code": "x", "url": "ftp://example.org/hook", "events": ["case.replied"]], 400, "validation_failed"),
+                (["code": "y", "url": "http://127.0.0.1/hook", "events": ["case.rumoured"]], 400, "validation_failed"),
+                (["code": "z", "url": "http://127.0.0.1/hook", "events": [] as [String]], 400, "validation_failed"),
+                (["code": "Bad Code", "url": "http://127.0.0.1/hook", "events": ["*"]], 400, "validation_failed"),
+                (["code": "u", "url": "http://127.0.0.1/hook", "events": ["*"], "unit": "nowhere"], 422, "unknown_unit"),
+                (["code": "receiver-2", "url": "http://127.0.0.1/hook", "events": ["*"]], 409, "already_exists"),
+            ]
+            for (body, status, code) in bad {
+                let response = try await hotline.request(.post, "/api/v1/subscriptions", as: "admin", body: json(body))
+                #expect(response.status.code == status, "\(body): \(response.text)")
+                #expect(response.problemCode == code, "\(body)")
+            }
+            #expect(try await hotline.count("subscriptions") == 1)
+            let byDispatcher = try await hotline.request(.get, "/api/v1/subscriptions", as: "dispatcher")
+            #expect(byDispatcher.status == .forbidden)
+            // Changed, turned off, on again.
+            let patched = try await hotline.request(.patch, "/api/v1/subscriptions/\(id)", as: "admin",
+                                                    body: #"{"events": ["*"], "url": "https://hooks.example.org/12345"}"#).object()
+            #expect(patched["events"] as? [String] == ["*"] && patched["url"] as? String == "https://hooks.example.org/12345")
+            let gone = try await hotline.request(.delete, "/api/v1/subscriptions/\(id)", as: "admin")
+            #expect(gone.status == .noContent)
+            let off = try await hotline.request(.get, "/api/v1/subscriptions/\(id)", as: "admin").object()
+            #expect(off["active"] as? Bool == false && off["disabled_reason"] is String)
+            let on = try await hotline.request(.patch, "/api/v1/subscriptions/\(id)", as: "admin", body: #"{"active": true}"#).object()
+            #expect(on["active"] as? Bool == true && on["disabled_reason"] is NSNull)
+        }
+        // Without a secrets key, no secret can be kept: no subscription.
+        try await withHotline { hotline in
+            let response = try await hotline.request(.post, "/api/v1/subscriptions", as: "admin",
+                                                     body: #"{"code": "a", "url": "http://127.0.0.1/hook", "events": ["*"]}"#)
+            #expect(response.status == .serviceUnavailable, "\(response.text)")
+            #expect(response.problemCode == "not_configured")
+        }
+    }
+
+    @Test func eachEventReachesTheReceiverSignedInOrderAndAFailureIsRetriedWithTheSameBody() async throws {
+        let receiver = Receiver()
+        try await receiver.application().test(.live) { live in
+            let port = live.port!
+            try await withHotline(secretsKey: Self.key) { hotline in
+                let made = try await Self.subscribe(hotline, port: port, events: ["case.accepted", "case.dispatched", "case.signed"])
+                let secret = Self.bytes(hex: made["secret"] as! String)
+                let number = try await hotline.fileCase()
+                try await hotline.dispatch(number)
+                try await hotline.step(number, "notes", as: "handler:housing", body: #"{"text": "已联系物业"}"#, expect: 201)
+                try await hotline.step(number, "sign", as: "handler:housing")
+                // One delivery per event heard of (the note is not), made as each change committed.
+                #expect(try await hotline.count("deliveries") == 3)
+                // A change rolled back leaves no delivery behind.
+                _ = try? await hotline.database.transaction(logger: TestDatabase.logger) { connection -> Int in
+                    try await connection.query("""
+                        INSERT INTO case_events (case_id, at, kind, actor_role, details)
+                        SELECT id, now(), 'signed', 'system', '{}' FROM cases WHERE number = \(number)
+                        """, logger: TestDatabase.logger)
+                    throw TestFailure("roll back")
+                }
+                #expect(try await hotline.count("deliveries") == 3)
+
+                // The first is refused once: it is tried again later, and the two after it wait.
+                let first = try await hotline.sql { connection in
+                    try await connection.query("SELECT min(id) FROM deliveries", logger: TestDatabase.logger).collect().first!.decode(Int.self)
+                }
+                receiver.answers.withLockedValue { $0["\(first)"] = 500 }
+                #expect(try await Self.deliver(hotline) == 0)
+                let sent = receiver.received.withLockedValue { $0.count }
+                #expect(sent == 1, "the later ones were held")
+                receiver.answers.withLockedValue { $0 = [:] }
+                #expect(try await Self.deliver(hotline) == 0, "not yet due again")
+                hotline.clock.set(hotline.clock.now().addingTimeInterval(120))
+                #expect(try await Self.deliver(hotline) == 3)
+                #expect(try await Self.deliver(hotline) == 0, "nothing is delivered twice")
+
+                let got = receiver.received.withLockedValue { $0 }
+                #expect(got.map(\.event) == ["case.accepted", "case.accepted", "case.dispatched", "case.signed"])
+                #expect(got[0].delivery == got[1].delivery && got[0].body == got[1].body, "a repeat carries the same id and body")
+                for delivery in got {
+                    let expected = "sha256=" + Outbox.signature(secret: secret, timestamp: delivery.timestamp, body: delivery.body)
+                    #expect(delivery.signature == expected)
+                    let body = try JSONSerialization.jsonObject(with: Data(delivery.body)) as? [String: Any]
+                    #expect(body?["id"] as? Int == Int(delivery.delivery))
+                    #expect(body?["kind"] as? String == delivery.event)
+                    #expect((body?["case"] as? [String: Any])?["number"] as? String == number)
+                    // Without a unit it sees what an assisting unit sees: no identity at all.
+                    let text = String(decoding: delivery.body, as: UTF8.self)
+                    #expect(!text.contains("13812345678") && !text.contains("张三") && !text.contains("5678"), "\(text)")
+                }
+                let statuses = try await hotline.sql { connection in
+                    try await connection.query("SELECT status, attempts FROM deliveries ORDER BY id", logger: TestDatabase.logger)
+                        .collect().map { try $0.decode((String, Int32).self) }
+                }
+                #expect(statuses.map(\.0) == ["delivered", "delivered", "delivered"])
+                #expect(statuses.map(\.1) == [2, 1, 1])
+            }
+        }
+    }
+
+    @Test func aReceiverThatKeepsFailingIsParkedAndOneGoneIsTurnedOff() async throws {
+        let receiver = Receiver()
+        try await receiver.application().test(.live) { live in
+            let port = live.port!
+            try await withHotline(secretsKey: Self.key) { hotline in
+                let made = try await Self.subscribe(hotline, port: port, events: ["case.accepted"])
+                _ = try await hotline.fileCase()
+                _ = try await hotline.fileCase()
+                let ids = try await hotline.sql { connection in
+                    try await connection.query("SELECT id FROM deliveries ORDER BY id", logger: TestDatabase.logger)
+                        .collect().map { try $0.decode(Int.self) }
+                }
+                #expect(ids.count == 2)
+                receiver.answers.withLockedValue { $0["\(ids[0])"] = 503 }
+                for _ in 0..<3 {
+                    _ = try await Self.deliver(hotline)
+                    hotline.clock.set(hotline.clock.now().addingTimeInterval(3600))
+                }
+                let first = try await hotline.sql { connection in
+                    try await connection.query("SELECT status, attempts, last_error FROM deliveries WHERE id = \(ids[0])",
+                                               logger: TestDatabase.logger).collect().first!.decode((String, Int32, String?).self)
+                }
+                #expect(first.0 == "parked" && first.1 == 3)
+                #expect(first.2 == "the receiver answered 503")
+                // Another case's delivery is not held by it.
+                let other = receiver.received.withLockedValue { $0.filter { $0.delivery == "\(ids[1])" }.count }
+                #expect(other == 1)
+
+                _ = try await hotline.fileCase()
+                let newest = try await hotline.sql { connection in
+                    try await connection.query("SELECT max(id) FROM deliveries", logger: TestDatabase.logger).collect().first!.decode(Int.self)
+                }
+                receiver.answers.withLockedValue { $0 = ["\(newest)": 410] }
+                _ = try await Self.deliver(hotline)
+                let subscription = try await hotline.request(.get, "/api/v1/subscriptions/\(made["id"] as! Int)", as: "admin").object()
+                #expect(subscription["active"] as? Bool == false)
+                #expect(subscription["disabled_reason"] as? String == "the receiver answered 410 Gone")
+                // Turned off, it hears of nothing more.
+                let before = try await hotline.count("deliveries")
+                _ = try await hotline.fileCase()
+                #expect(try await hotline.count("deliveries") == before)
+            }
+        }
+    }
+}
