@@ -26,6 +26,8 @@ import Testing
         let received = NIOLockedValueBox<[Received]>([])
         /// Status to answer for a delivery id; 204 otherwise.
         let answers = NIOLockedValueBox<[String: Int]>([:])
+        /// POSTs that reached the redirect's target.
+        let redirected = NIOLockedValueBox(0)
 
         func application() -> some ApplicationProtocol {
             let router = Router()
@@ -38,7 +40,13 @@ import Testing
                                        signature: request.headers[.init("X-Hotline-Signature")!] ?? "", body: body))
                 }
                 let status = self.answers.withLockedValue { $0[delivery] } ?? 204
+                // A redirect elsewhere, which the deliverer must not follow.
+                if status == 307 { return Response(status: .temporaryRedirect, headers: [.location: "/elsewhere"]) }
                 return Response(status: .init(code: status))
+            }
+            router.post("elsewhere") { _, _ -> Response in
+                self.redirected.withLockedValue { $0 += 1 }
+                return Response(status: .noContent)
             }
             return Application(router: router)
         }
@@ -189,7 +197,7 @@ import Testing
                         .collect().map { try $0.decode(Int.self) }
                 }
                 #expect(ids.count == 2)
-                receiver.answers.withLockedValue { $0["\(ids[0])"] = 503 }
+                receiver.answers.withLockedValue { $0["\(ids[0])"] = 503; $0["\(ids[1])"] = 307 }
                 for _ in 0..<3 {
                     _ = try await Self.deliver(hotline)
                     hotline.clock.set(hotline.clock.now().addingTimeInterval(3600))
@@ -200,9 +208,17 @@ import Testing
                 }
                 #expect(first.0 == "parked" && first.1 == 3)
                 #expect(first.2 == "the receiver answered 503")
-                // Another case's delivery is not held by it.
+                // Another case's delivery is not held by it; a redirect is not followed (a signed
+                // body goes to the subscribed URL only) but counts as a failure.
                 let other = receiver.received.withLockedValue { $0.filter { $0.delivery == "\(ids[1])" }.count }
-                #expect(other == 1)
+                #expect(other == 3)
+                let followed = receiver.redirected.withLockedValue { $0 }
+                #expect(followed == 0)
+                let second = try await hotline.sql { connection in
+                    try await connection.query("SELECT status, last_error FROM deliveries WHERE id = \(ids[1])",
+                                               logger: TestDatabase.logger).collect().first!.decode((String, String?).self)
+                }
+                #expect(second.0 == "parked" && second.1 == "the receiver answered 307")
 
                 _ = try await hotline.fileCase()
                 let newest = try await hotline.sql { connection in

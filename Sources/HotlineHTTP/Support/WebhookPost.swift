@@ -7,13 +7,21 @@ import NIOCore
 /// How a delivery goes out: one POST with a time limit; the status decides (a 2xx acknowledges,
 /// 410 is gone). The receiver's answer body is read and dropped, never logged.
 public enum WebhookPost {
+    /// One client for the process, never shut down (as `HTTPClient.shared`), that never follows
+    /// a redirect: a signed body goes to the subscribed URL and nowhere else; a 3xx is a failure.
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     @Sendable public static func send(_ outbound: OutboundRequest) async -> DeliveryOutcome {
         var request = HTTPClientRequest(url: outbound.url)
         request.method = .POST
         for (name, value) in outbound.headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: outbound.body))
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let response = try await client.execute(request, timeout: .seconds(10))
             _ = try? await response.body.collect(upTo: 64 * 1024)
             switch response.status.code {
             case 200..<300: return .acknowledged
