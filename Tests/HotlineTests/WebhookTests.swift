@@ -58,12 +58,14 @@ import Testing
     }
 
     static func deliver(_ hotline: TestHotline) async throws -> Int {
-        try await Outbox.deliverDue(database: hotline.database, key: key, policy: OutboxPolicy(maxAttempts: 3), at: hotline.clock.now(),
-                                    logger: TestDatabase.logger, send: WebhookPost.send)
+        try await Outbox.deliverDue(database: hotline.database, key: key, policy: OutboxPolicy(maxAttempts: 3),
+                                    clock: { [clock = hotline.clock] in clock.now() }, logger: TestDatabase.logger, send: WebhookPost.send)
     }
 
-    static func subscribe(_ hotline: TestHotline, port: Int, events: [String], unit: String? = nil) async throws -> [String: Any] {
-        var body: [String: Any] = ["code": "receiver-\(events.count)", "url": "http://127.0.0.1:\(port)/hook", "events": events]
+    static func subscribe(
+        _ hotline: TestHotline, port: Int, events: [String], unit: String? = nil, code: String? = nil
+    ) async throws -> [String: Any] {
+        var body: [String: Any] = ["code": code ?? "receiver-\(events.count)", "url": "http://127.0.0.1:\(port)/hook", "events": events]
         if let unit { body["unit"] = unit }
         let response = try await hotline.request(.post, "/api/v1/subscriptions", as: "admin", body: json(body))
         #expect(response.status == .created, "\(response.text)")
@@ -154,6 +156,8 @@ import Testing
                 #expect(try await Self.deliver(hotline) == 0)
                 let sent = receiver.received.withLockedValue { $0.count }
                 #expect(sent == 1, "the later ones were held")
+                // The case changes before the repeat: the repeat still carries the first body.
+                try await hotline.step(number, "notes", as: "handler:housing", body: #"{"text": "物业已到场"}"#, expect: 201)
                 receiver.answers.withLockedValue { $0 = [:] }
                 #expect(try await Self.deliver(hotline) == 0, "not yet due again")
                 hotline.clock.set(hotline.clock.now().addingTimeInterval(120))
@@ -220,6 +224,31 @@ import Testing
                 }
                 #expect(second.0 == "parked" && second.1 == "the receiver answered 307")
 
+                // An administrator sees what is parked and why, and sends one again: it goes with
+                // the body it first went with, and is delivered once the receiver takes it.
+                let parked = try await hotline.request(.get, "/api/v1/deliveries?status=parked", as: "admin").items()
+                let parkedIds = parked.map { $0["id"] as? Int }
+                #expect(parkedIds == ids.map(Optional.some))
+                #expect(parked.first?["last_error"] as? String == "the receiver answered 503")
+                #expect(parked.first?["subscription"] as? String == made["code"] as? String)
+                let refused = try await hotline.request(.get, "/api/v1/deliveries", as: "handler:housing")
+                #expect(refused.status == .forbidden)
+                let badStatus = try await hotline.request(.get, "/api/v1/deliveries?status=lost", as: "admin")
+                #expect(badStatus.status == .badRequest, "\(badStatus.text)")
+                let firstBody = receiver.received.withLockedValue { $0.first { $0.delivery == "\(ids[0])" }!.body }
+                receiver.answers.withLockedValue { $0 = [:] }
+                let resent = try await hotline.request(.post, "/api/v1/deliveries/\(ids[0])/resend", as: "admin")
+                #expect(resent.status == .ok, "\(resent.text)")
+                #expect(try resent.object()["status"] as? String == "queued")
+                #expect(try await Self.deliver(hotline) == 1)
+                let again = receiver.received.withLockedValue { $0.last! }
+                #expect(again.delivery == "\(ids[0])" && again.body == firstBody)
+                let twice = try await hotline.request(.post, "/api/v1/deliveries/\(ids[0])/resend", as: "admin")
+                #expect(twice.status == .conflict, "only a parked delivery is resent")
+                let missing = try await hotline.request(.post, "/api/v1/deliveries/999999/resend", as: "admin")
+                #expect(missing.status == .notFound)
+                #expect(try await hotline.request(.get, "/api/v1/deliveries?status=parked", as: "admin").items().count == 1)
+
                 _ = try await hotline.fileCase()
                 let newest = try await hotline.sql { connection in
                     try await connection.query("SELECT max(id) FROM deliveries", logger: TestDatabase.logger).collect().first!.decode(Int.self)
@@ -233,6 +262,84 @@ import Testing
                 let before = try await hotline.count("deliveries")
                 _ = try await hotline.fileCase()
                 #expect(try await hotline.count("deliveries") == before)
+            }
+        }
+    }
+
+    @Test func aTurnedOffSubscriptionKeepsWhatIsQueuedAndAClosingIsHeardAsSuch() async throws {
+        let receiver = Receiver()
+        try await receiver.application().test(.live) { live in
+            try await withHotline(secretsKey: Self.key) { hotline in
+                let made = try await Self.subscribe(hotline, port: live.port!, events: ["case.accepted", "case.transferred", "case.closed"])
+                let number = try await hotline.fileCase()
+                let off = try await hotline.request(.patch, "/api/v1/subscriptions/\(made["id"] as! Int)", as: "admin",
+                                                    body: #"{"active": false}"#)
+                #expect(try off.object()["disabled_reason"] as? String == "turned off by an administrator")
+                #expect(try await Self.deliver(hotline) == 0)
+                let waiting = try await hotline.sql { connection in
+                    try await connection.query("SELECT status FROM deliveries", logger: TestDatabase.logger).collect()
+                        .map { try $0.decode(String.self) }
+                }
+                #expect(waiting == ["queued"], "turned off, its deliveries wait: they are not parked")
+                _ = try await hotline.request(.patch, "/api/v1/subscriptions/\(made["id"] as! Int)", as: "admin",
+                                              body: #"{"active": true}"#)
+                // A transfer to 119 is heard as a transfer and as the case's end.
+                try await hotline.step(number, "transfer", as: "operator", body: #"{"service": "119", "note": "楼道起火"}"#)
+                #expect(try await Self.deliver(hotline) == 3)
+                let kinds = receiver.received.withLockedValue { $0.map(\.event) }
+                #expect(kinds == ["case.accepted", "case.transferred", "case.closed"])
+            }
+        }
+    }
+
+    @Test func aUnitsSubscriptionNeverCarriesTheCitizenOfAReport() async throws {
+        let receiver = Receiver()
+        try await receiver.application().test(.live) { live in
+            try await withHotline(secretsKey: Self.key) { hotline in
+                _ = try await Self.subscribe(hotline, port: live.port!, events: ["*"], unit: "housing")
+                // The citizen says their number and name in the description too (DOMAIN §10).
+                let number = try await hotline.fileCase(json(CaseBodies.make(
+                    type: "report", description: "我是张三，电话13812345678，举报小区物业私收停车费。", name: "张三", phone: "13812345678")))
+                try await hotline.dispatch(number)
+                try await hotline.step(number, "sign", as: "handler:housing")
+                try await hotline.step(number, "notes", as: "handler:housing", body: #"{"text": "已核实"}"#, expect: 201)
+                // Another case the unit never had: not heard of at all.
+                _ = try await hotline.fileCase()
+                #expect(try await Self.deliver(hotline) == 2, "dispatched and signed; the acceptance came before the unit had it")
+                let got = receiver.received.withLockedValue { $0 }
+                #expect(got.map(\.event) == ["case.dispatched", "case.signed"])
+                for delivery in got {
+                    let text = String(decoding: delivery.body, as: UTF8.self)
+                    #expect(text.contains(number) && text.contains("私收停车费"), "\(text)")
+                    #expect(!text.contains("13812345678") && !text.contains("张三") && !text.contains("5678"), "\(text)")
+                }
+            }
+        }
+    }
+
+    @Test func aReceiverThatDoesNotAnswerHoldsUpOnlyItselfAndTwoDeliverersSendEachOnce() async throws {
+        let receiver = Receiver()
+        try await receiver.application().test(.live) { live in
+            try await withHotline(secretsKey: Self.key) { hotline in
+                _ = try await Self.subscribe(hotline, port: live.port!, events: ["case.accepted"], code: "alive")
+                // A port nothing listens on: every attempt is refused.
+                let dead = try await Self.subscribe(hotline, port: 9, events: ["case.accepted"], code: "dead")
+                for _ in 0..<12 { _ = try await hotline.fileCase() }
+                async let one = Self.deliver(hotline)
+                async let two = Self.deliver(hotline)
+                let delivered = try await one + two
+                #expect(delivered == 12)
+                let counts = receiver.received.withLockedValue { Dictionary($0.map { ($0.delivery, 1) }, uniquingKeysWith: +) }
+                let once = counts.values.allSatisfy { $0 == 1 }
+                #expect(counts.count == 12 && once, "each sent once: \(counts)")
+                // The dead receiver was tried once per pass, not once per delivery.
+                let tried = try await hotline.sql { connection in
+                    try await connection.query("""
+                        SELECT count(*) FILTER (WHERE attempts > 0), count(*) FILTER (WHERE status = 'queued') FROM deliveries
+                        WHERE subscription_id = \(dead["id"] as! Int)
+                        """, logger: TestDatabase.logger).collect().first!.decode((Int, Int).self)
+                }
+                #expect(tried.0 >= 1 && tried.0 <= 2 && tried.1 == 12, "\(tried)")
             }
         }
     }

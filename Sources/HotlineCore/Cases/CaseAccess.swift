@@ -49,16 +49,25 @@ enum CaseAccess {
         guard let unit = staff.readingUnit else {
             throw HotlineError.forbidden("your role does not read cases")
         }
+        guard let sight = try await sight(of: handle, unit: unit, on: connection, logger: logger) else {
+            throw HotlineError.notFound("case")
+        }
+        return (handle, sight)
+    }
+
+    /// How a unit sees the case: as its lead while it leads it, else as an assisting unit; nil
+    /// if it has never been given the case.
+    static func sight(of handle: CaseHandle, unit: String, on connection: PostgresConnection, logger: Logger) async throws -> Sight? {
         let roles = try await connection.rows("""
             SELECT role, status FROM assignments WHERE case_id = \(handle.id) AND unit_code = \(unit)
             """, logger: logger)
-        guard !roles.isEmpty else { throw HotlineError.notFound("case") }
+        guard !roles.isEmpty else { return nil }
         for row in roles {
             let role: String = try row.value("role")
             let status: String = try row.value("status")
-            if role == "lead", !["returned", "cancelled", "taken_back", "reassigned"].contains(status) { return (handle, .leadUnit) }
+            if role == "lead", !["returned", "cancelled", "taken_back", "reassigned"].contains(status) { return .leadUnit }
         }
-        return (handle, .otherUnit)
+        return .otherUnit
     }
 
     /// Whether a unit has been assigned to the case, now or before.

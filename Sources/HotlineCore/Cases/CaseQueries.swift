@@ -118,8 +118,9 @@ public enum CaseQueries {
                       satisfaction: (try v.value("satisfaction", as: String?.self)).flatMap(Satisfaction.init(rawValue:)),
                       resolved: try v.value("resolved"), note: text(try v.value("note", as: String?.self)))
         }
-        // An opinion is for the lead unit (and the center); another assisting unit sees only its own.
-        let ownUnitOnly: String? = sight == .otherUnit ? viewer.unit : nil
+        // An opinion is for the lead unit (and the center); another assisting unit sees only its
+        // own, and a reader of no unit (a webhook without one) none.
+        let ownUnitOnly: String? = sight == .otherUnit ? viewer.unit ?? "" : nil
         let opinions = try await connection.rows("""
             SELECT id, unit_code, text, given_at FROM opinions
             WHERE case_id = \(handle.id) AND (\(ownUnitOnly)::text IS NULL OR unit_code = \(ownUnitOnly))

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import Metrics
 import PostgresNIO
 
 /// One webhook POST, signed, as the deliverer hands it to the HTTP client.
@@ -17,8 +18,11 @@ public enum DeliveryOutcome: Sendable, Equatable {
     case acknowledged
     /// 410 Gone: the receiver is no more; its subscription is turned off.
     case gone
-    /// Anything else (another status, a timeout, a reset): tried again later.
+    /// Another status: tried again later.
     case failed(String)
+    /// No answer (refused, reset, timed out): tried again later, and the receiver's other
+    /// deliveries wait for the next pass rather than each waiting out its own time limit.
+    case unreachable(String)
 }
 
 /// How hard the deliverer tries before it parks a delivery.
@@ -45,81 +49,134 @@ public struct OutboxPolicy: Sendable {
 /// its body is frozen and committed before the first send, so a repeat carries the same id and
 /// body; a case's deliveries to one receiver go in order, and a parked one holds the rest.
 public enum Outbox {
-    /// Sends what is due, up to `limit` a round, round after round while each delivers something
-    /// (a case's next delivery to a receiver is due once the one before it is acknowledged);
-    /// returns how many were acknowledged.
+    /// Sends what is due, round after round while a round delivers something (a case's next
+    /// delivery to a receiver is due once the one before it is acknowledged); returns how many
+    /// were acknowledged. Receivers are served side by side, at most `receivers` at once, each
+    /// one's deliveries in order; a receiver that fails is left until the next pass, so one that
+    /// does not answer holds up only itself. The clock is read for each delivery.
     public static func deliverDue(
-        database: Database, key: SecretsKey, policy: OutboxPolicy, limit: Int = 50, at now: Date, logger: Logger,
-        send: @Sendable (OutboundRequest) async -> DeliveryOutcome
+        database: Database, key: SecretsKey, policy: OutboxPolicy, limit: Int = 200, receivers: Int = 8,
+        clock: @escaping @Sendable () -> Date, logger: Logger, send: @escaping @Sendable (OutboundRequest) async -> DeliveryOutcome
     ) async throws -> Int {
         var acknowledged = 0
+        var failing = Set<Int64>()
         for _ in 0..<100 {
+            let now = clock()
             let due = try await database.read(logger: logger) { connection in
+                // A turned-off subscription's deliveries wait, queued, until it is turned on again.
                 try await connection.rows("""
-                    SELECT d.id FROM deliveries d
-                    WHERE d.status = 'queued' AND coalesce(d.next_attempt_at, '-infinity') <= \(now)
+                    SELECT d.id, d.subscription_id FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+                    WHERE d.status = 'queued' AND coalesce(d.next_attempt_at, '-infinity') <= \(now) AND s.active
                       AND NOT EXISTS (SELECT FROM deliveries e
                                       WHERE e.subscription_id = d.subscription_id AND e.case_id = d.case_id
                                         AND e.status <> 'delivered' AND e.id < d.id)
                     ORDER BY coalesce(d.next_attempt_at, '-infinity'), d.id
                     LIMIT \(limit)
-                    """, logger: logger).map { try $0.value("id", as: Int64.self) }
+                    """, logger: logger).map { (try $0.value("subscription_id", as: Int64.self), try $0.value("id", as: Int64.self)) }
+            }
+            var queues: [Int64: [Int64]] = [:]
+            var order: [Int64] = []
+            for (subscription, id) in due where !failing.contains(subscription) {
+                if queues[subscription] == nil { order.append(subscription) }
+                queues[subscription, default: []].append(id)
+            }
+            let results = try await withThrowingTaskGroup(of: (Int64, Int, Bool).self) { group in
+                var results: [(Int64, Int, Bool)] = []
+                var next = order.makeIterator()
+                func start(_ subscription: Int64) {
+                    let ids = queues[subscription]!
+                    group.addTask {
+                        var sent = 0
+                        for id in ids {
+                            let outcome: Attempt
+                            do {
+                                outcome = try await deliver(id, database: database, key: key, policy: policy, at: clock(),
+                                                            logger: logger, send: send)
+                            } catch {
+                                // One delivery that cannot be prepared or recorded holds up no other receiver.
+                                logger.error("webhook delivery failed", metadata: [
+                                    "delivery": "\(id)", "error": "\(DatabaseFailure.loggable(error))",
+                                ])
+                                return (subscription, sent, true)
+                            }
+                            switch outcome {
+                            case .acknowledged: sent += 1
+                            case .skipped, .failed: continue
+                            case .unreachable: return (subscription, sent, true)
+                            }
+                        }
+                        return (subscription, sent, false)
+                    }
+                }
+                for _ in 0..<receivers { if let subscription = next.next() { start(subscription) } }
+                while let result = try await group.next() {
+                    results.append(result)
+                    if let subscription = next.next() { start(subscription) }
+                }
+                return results
             }
             var round = 0
-            for id in due {
-                do {
-                    if try await deliver(id, database: database, key: key, policy: policy, at: now, logger: logger, send: send) {
-                        round += 1
-                    }
-                } catch {
-                    // One delivery that cannot be prepared or recorded holds up no other.
-                    logger.error("webhook delivery failed", metadata: ["delivery": "\(id)", "error": "\(DatabaseFailure.loggable(error))"])
-                }
+            for (subscription, sent, failed) in results {
+                round += sent
+                if failed { failing.insert(subscription) }
             }
             acknowledged += round
             if round == 0 { break }
         }
+        try await measure(database: database, at: clock(), logger: logger)
         return acknowledged
     }
 
-    /// One delivery, if it is still queued and no other instance has it; true if acknowledged.
+    enum Attempt { case acknowledged, skipped, failed, unreachable }
+
+    /// One delivery, if it is still queued, next in its case's order and no other instance has it.
     static func deliver(
         _ id: Int64, database: Database, key: SecretsKey, policy: OutboxPolicy, at now: Date, logger: Logger,
         send: @Sendable (OutboundRequest) async -> DeliveryOutcome
-    ) async throws -> Bool {
+    ) async throws -> Attempt {
         // The body first, in a transaction of its own: what a receiver is sent is what it is
         // sent again.
         let frozen = try await database.transaction(logger: logger) { connection in
             try await freeze(id, at: now, on: connection, logger: logger)
         }
-        guard frozen else { return false }
-        return try await database.transaction(logger: logger) { connection -> Bool in
+        guard frozen else { return .skipped }
+        return try await database.transaction(logger: logger) { connection -> Attempt in
+            // Checked again under the lock: still queued, its subscription on, nothing of its
+            // case before it undelivered.
             guard let row = try await connection.row("""
-                SELECT d.attempts, d.body, d.kind, d.created_at, s.id AS subscription, s.url, s.secret_sealed, s.active
+                SELECT d.attempts, d.body, d.kind, coalesce(d.resent_at, d.created_at) AS since, s.id AS subscription, s.url, s.secret_sealed
                 FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-                WHERE d.id = \(id) AND d.status = 'queued'
+                WHERE d.id = \(id) AND d.status = 'queued' AND s.active
+                  AND NOT EXISTS (SELECT FROM deliveries e
+                                  WHERE e.subscription_id = d.subscription_id AND e.case_id = d.case_id
+                                    AND e.status <> 'delivered' AND e.id < d.id)
                 FOR UPDATE OF d SKIP LOCKED
-                """, logger: logger) else { return false }  // another instance has it
+                """, logger: logger) else { return .skipped }
             let attempts = Int(try row.value("attempts", as: Int32.self)) + 1
-            guard try row.value("active", as: Bool.self) else {
-                try await park(id, attempts: attempts - 1, reason: "the subscription is turned off", on: connection, logger: logger)
-                return false
-            }
             let body = Array(try row.value("body", as: ByteBuffer.self).readableBytesView)
-            let secret = try key.open(Array(try row.value("secret_sealed", as: ByteBuffer.self).readableBytesView))
+            guard let secret = try? key.open(Array(try row.value("secret_sealed", as: ByteBuffer.self).readableBytesView)) else {
+                // Sealed under another key: nothing can sign it until the right key is configured.
+                try await park(id, attempts: attempts - 1, reason: "the secrets key cannot open this subscription's secret",
+                               on: connection, logger: logger)
+                logger.error("webhook delivery parked: the configured secrets key does not open its secret", metadata: ["delivery": "\(id)"])
+                Counter(label: "hotline_webhook_deliveries_parked_total").increment()
+                return .failed
+            }
             let timestamp = String(Int(now.timeIntervalSince1970))
             let request = OutboundRequest(deliveryId: id, url: try row.value("url"), headers: [
                 ("Content-Type", "application/json"), ("X-Hotline-Delivery", String(id)),
                 ("X-Hotline-Event", try row.value("kind")), ("X-Hotline-Timestamp", timestamp),
                 ("X-Hotline-Signature", "sha256=" + signature(secret: secret, timestamp: timestamp, body: body)),
             ], body: body)
-            switch await send(request) {
+            let outcome = await send(request)
+            switch outcome {
             case .acknowledged:
                 try await connection.execute("""
                     UPDATE deliveries SET status = 'delivered', attempts = \(Int32(attempts)), delivered_at = \(now), last_error = NULL
                     WHERE id = \(id)
                     """, logger: logger)
-                return true
+                Counter(label: "hotline_webhook_deliveries_total").increment()
+                return .acknowledged
             case .gone:
                 try await connection.execute("""
                     UPDATE subscriptions SET active = false, disabled_reason = 'the receiver answered 410 Gone', updated_at = \(now)
@@ -127,12 +184,14 @@ public enum Outbox {
                     """, logger: logger)
                 try await park(id, attempts: attempts, reason: "the receiver answered 410 Gone", on: connection, logger: logger)
                 logger.warning("webhook receiver gone: subscription turned off", metadata: ["delivery": "\(id)"])
-                return false
-            case .failed(let reason):
-                let age = now.timeIntervalSince(try row.value("created_at", as: Date.self))
+                Counter(label: "hotline_webhook_deliveries_parked_total").increment()
+                return .failed
+            case .failed(let reason), .unreachable(let reason):
+                let age = now.timeIntervalSince(try row.value("since", as: Date.self))
                 if attempts >= policy.maxAttempts || age >= policy.maxAge {
                     try await park(id, attempts: attempts, reason: reason, on: connection, logger: logger)
                     logger.warning("webhook delivery parked", metadata: ["delivery": "\(id)", "attempts": "\(attempts)"])
+                    Counter(label: "hotline_webhook_deliveries_parked_total").increment()
                 } else {
                     var random = SystemRandomNumberGenerator()
                     let next = now.addingTimeInterval(policy.delay(afterAttempt: attempts, using: &random)).wholeSecond
@@ -140,10 +199,28 @@ public enum Outbox {
                         UPDATE deliveries SET attempts = \(Int32(attempts)), next_attempt_at = \(next), last_error = \(String(reason.prefix(500)))
                         WHERE id = \(id)
                         """, logger: logger)
+                    Counter(label: "hotline_webhook_retries_total").increment()
                 }
-                return false
+                if case .unreachable = outcome { return .unreachable }
+                return .failed
             }
         }
+    }
+
+    /// The outbox's gauges: how many deliveries wait, how many are parked, and the age of the
+    /// oldest not yet delivered.
+    static func measure(database: Database, at now: Date, logger: Logger) async throws {
+        let row = try await database.read(logger: logger) { connection in
+            try await connection.row("""
+                SELECT count(*) FILTER (WHERE status = 'queued') AS queued, count(*) FILTER (WHERE status = 'parked') AS parked,
+                       min(created_at) AS oldest
+                FROM deliveries WHERE status <> 'delivered'
+                """, logger: logger)!
+        }
+        Gauge(label: "hotline_webhook_deliveries_queued").record(try row.value("queued", as: Int.self))
+        Gauge(label: "hotline_webhook_deliveries_parked").record(try row.value("parked", as: Int.self))
+        let oldest = try row.value("oldest", as: Date?.self)
+        Gauge(label: "hotline_webhook_oldest_undelivered_seconds").record(oldest.map { max(0, now.timeIntervalSince($0)) } ?? 0)
     }
 
     /// HMAC-SHA256 of "timestamp.body" with the subscription's secret, in hex (API.md).
@@ -175,11 +252,11 @@ public enum Outbox {
         let unit: String? = try row.value("unit_code")
         let handle = try await CaseAccess.find(id: try row.value("case_id"), on: connection, logger: logger)
         // The subscription reads as a handler of its unit would; without a unit, as an
-        // assisting unit does: no identity at all.
+        // assisting unit of none: no identity, no unit's own notes.
         let reader = Staff(id: 0, role: .handler, unit: unit)
         var sight = Sight.otherUnit
-        if unit != nil, let opened = try? await CaseAccess.open(handle.number, for: reader, on: connection, logger: logger) {
-            sight = opened.1
+        if let unit, let unitSight = try await CaseAccess.sight(of: handle, unit: unit, on: connection, logger: logger) {
+            sight = unitSight
         }
         let view = try await CaseQueries.view(handle, sight: sight, viewer: reader, at: now, on: connection, logger: logger)
         let body = WebhookBody(id: id, kind: try row.value("kind"), at: try row.value("at"), case: view)

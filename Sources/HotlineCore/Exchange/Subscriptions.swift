@@ -162,7 +162,10 @@ public enum Subscriptions {
         guard try await connection.row("""
             UPDATE subscriptions SET url = coalesce(\(input.url), url), events = coalesce(\(input.events), events),
                    active = coalesce(\(input.active), active),
-                   disabled_reason = CASE WHEN \(input.active) THEN NULL ELSE disabled_reason END, updated_at = \(now)
+                   disabled_reason = CASE WHEN \(input.active) THEN NULL
+                                          WHEN NOT \(input.active) THEN coalesce(disabled_reason, 'turned off by an administrator')
+                                          ELSE disabled_reason END,
+                   updated_at = \(now)
             WHERE id = \(id) RETURNING id
             """, logger: logger) != nil else { throw HotlineError.notFound("subscription") }
         return try await get(id, on: connection, logger: logger)

@@ -32,7 +32,7 @@ public enum UrgingLadder {
     }
 
     /// One pass: every deadline whose next level is due moves up one level, as often as it must
-    /// to catch up. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so instances sweeping at once
+    /// to catch up. Rows are claimed with `FOR NO KEY UPDATE SKIP LOCKED` (with their cases), so instances sweeping at once
     /// share the work; the unique keys of `urgings` and `escalations` make each level happen once
     /// even so; each batch commits whole or not at all, so a crash loses nothing and repeats nothing.
     public static func sweep(database: Database, at now: Date, logger: Logger, batch: Int = 500) async throws -> SweepReport {
@@ -41,15 +41,19 @@ public enum UrgingLadder {
         var calendar: WorkingCalendar?
         while true {
             let done = try await database.transaction(logger: logger) { connection -> (Int, Int, Int) in
+                // The case is locked as every step locks it, so its urgings reach the timeline (and
+                // the outbox, in order) between its steps, never across one; a case a step holds
+                // waits for the next pass.
                 // A pending return pauses the unit's ladder: its rows wait, still due, and climb
                 // at the first sweep after a rejection as if they had never paused.
                 let rows = try await connection.rows("""
-                    SELECT d.id, d.case_id, d.unit_code, d.step, d.due_at, d.ladder_level, d.ladder_round FROM deadlines d
+                    SELECT d.id, d.case_id, d.unit_code, d.step, d.due_at, d.ladder_level, d.ladder_round
+                    FROM deadlines d JOIN cases c ON c.id = d.case_id
                     WHERE d.ladder_next_at < \(now) AND d.ladder_next_at IS NOT NULL AND d.met_at IS NULL AND d.closed_at IS NULL
                       AND NOT EXISTS (SELECT FROM return_requests r WHERE r.assignment_id = d.assignment_id AND r.status = 'pending')
                     ORDER BY d.ladder_next_at
                     LIMIT \(batch)
-                    FOR UPDATE OF d SKIP LOCKED
+                    FOR NO KEY UPDATE OF d, c SKIP LOCKED
                     """, logger: logger)
                 guard !rows.isEmpty else { return (0, 0, 0) }
                 if calendar == nil { calendar = try await CalendarStore.load(on: connection, logger: logger) }

@@ -6,6 +6,7 @@ struct SubscriptionRoutes {
     let services: AppServices
 
     func register(on api: RouterGroup<HotlineRequestContext>) {
+        registerDeliveries(on: api)
         let database = services.database
         let mutation = services.mutation
         let key = services.configuration.secretsKey
@@ -50,6 +51,33 @@ struct SubscriptionRoutes {
                 try await Subscriptions.deactivate(id, by: staff, at: now, on: $0, logger: context.logger)
             }
             return Response(status: .noContent)
+        }
+    }
+
+    /// The outbox's deliveries: parked ones listed and resent.
+    func registerDeliveries(on api: RouterGroup<HotlineRequestContext>) {
+        let database = services.database
+        let mutation = services.mutation
+
+        api.get("deliveries") { request, context in
+            let staff = try context.signedIn()
+            let status = try request.query("status").map { try Deliveries.Status.parse($0, field: "status") } ?? .parked
+            let limit = try request.query("limit", in: 1...500) ?? 100
+            let subscription = request.query("subscription")
+            let cursor = request.query("cursor")
+            return try JSONCoding.response(try await database.read(logger: context.logger) {
+                try await Deliveries.list(status: status, subscription: subscription, limit: limit, cursor: cursor, by: staff,
+                                          on: $0, logger: context.logger)
+            })
+        }
+        api.post("deliveries/:id/resend") { request, context in
+            guard let id = Int64(try context.parameters.require("id")), id > 0 else { throw HotlineError.notFound("delivery") }
+            return try await mutation.run(request, context: context, replay: .rebuild { _, work in
+                try await Deliveries.get(id, by: work.staff, on: work.connection, logger: work.logger)
+            }) { work in
+                let resent = try await Deliveries.resend(id, by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+                return .init(reference: "\(resent.id)", value: resent)
+            }
         }
     }
 

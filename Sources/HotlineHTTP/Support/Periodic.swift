@@ -46,7 +46,7 @@ extension Periodic {
         database: Database, clock: any HotlineClock, key: SecretsKey, policy: OutboxPolicy, interval: Duration, logger: Logger
     ) -> Periodic {
         Periodic(interval: interval, what: "webhook delivery pass", logger: logger) {
-            _ = try await Outbox.deliverDue(database: database, key: key, policy: policy, at: clock.now(), logger: logger,
+            _ = try await Outbox.deliverDue(database: database, key: key, policy: policy, clock: { clock.now() }, logger: logger,
                                             send: WebhookPost.send)
         }
     }

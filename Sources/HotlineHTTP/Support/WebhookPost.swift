@@ -15,22 +15,41 @@ public enum WebhookPost {
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
+    /// The whole exchange, answer included, ends within `limit`: a receiver that trickles its
+    /// answer cannot hold the delivery (and its row lock) for longer.
     @Sendable public static func send(_ outbound: OutboundRequest) async -> DeliveryOutcome {
+        await send(outbound, limit: .seconds(10))
+    }
+
+    static func send(_ outbound: OutboundRequest, limit: Duration) async -> DeliveryOutcome {
         var request = HTTPClientRequest(url: outbound.url)
         request.method = .POST
         for (name, value) in outbound.headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: outbound.body))
-        do {
-            let response = try await client.execute(request, timeout: .seconds(10))
-            _ = try? await response.body.collect(upTo: 64 * 1024)
-            switch response.status.code {
-            case 200..<300: return .acknowledged
-            case 410: return .gone
-            default: return .failed("the receiver answered \(response.status.code)")
+        let prepared = request
+        return await withTaskGroup(of: DeliveryOutcome?.self) { group in
+            group.addTask {
+                do {
+                    let response = try await client.execute(prepared, timeout: .seconds(limit.components.seconds))
+                    // Read (at most 64 KiB) and dropped, so the connection can be used again.
+                    _ = try? await response.body.collect(upTo: 64 * 1024)
+                    switch response.status.code {
+                    case 200..<300: return .acknowledged
+                    case 410: return .gone
+                    default: return .failed("the receiver answered \(response.status.code)")
+                    }
+                } catch {
+                    // The kind of failure, not the error's text (which may quote the URL).
+                    return .unreachable("no answer: \(type(of: error))")
+                }
             }
-        } catch {
-            // The kind of failure, not the error's text (which may quote the URL).
-            return .failed("no answer: \(type(of: error))")
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            return first ?? .unreachable("no answer within \(limit.components.seconds) s")
         }
     }
 }
