@@ -68,6 +68,18 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds between this instance's passes over the webhook outbox (0: none; needs $HOTLINE_SECRETS_KEY)")
     var deliveryInterval = env("HOTLINE_DELIVERY_INTERVAL") ?? 5
 
+    @Option(help: "Attempts at a webhook delivery before it is parked")
+    var deliveryAttempts = env("HOTLINE_DELIVERY_ATTEMPTS") ?? 10
+
+    @Option(help: "Hours a webhook delivery is tried before it is parked")
+    var deliveryMaxAgeHours = env("HOTLINE_DELIVERY_MAX_AGE_HOURS") ?? 24
+
+    @Option(help: "Seconds before the first retry of a failed delivery; each later one waits up to twice as long (with jitter)")
+    var deliveryFirstRetry = env("HOTLINE_DELIVERY_FIRST_RETRY") ?? 30
+
+    @Option(help: "The longest wait, in seconds, between two attempts at a delivery")
+    var deliveryLongestRetry = env("HOTLINE_DELIVERY_LONGEST_RETRY") ?? 3600
+
     @Flag(help: "Let an admin set the service's clock and run sweeps over HTTP. Never in production.")
     var testClock = false
 
@@ -78,7 +90,9 @@ struct Serve: AsyncParsableCommand {
             ("--lookup-lock-minutes", lookupLockMinutes, 1...10_080), ("--open311-posts-per-minute", open311PostsPerMinute, 1...100_000),
             ("--statement-timeout", statementTimeout, 1...3600), ("--reports-statement-timeout", reportsStatementTimeout, 1...86_400),
             ("--idempotency-retention-hours", idempotencyRetentionHours, 1...8760), ("--token-lifetime-days", tokenLifetimeDays, 1...3650),
-            ("--metrics-port", metricsPort, 0...65_535), ("--delivery-interval", deliveryInterval, 0...3600), ("--idle-timeout", idleTimeout, 1...3600), ("--shutdown-timeout", shutdownTimeout, 1...600),
+            ("--metrics-port", metricsPort, 0...65_535), ("--delivery-interval", deliveryInterval, 0...3600),
+            ("--delivery-attempts", deliveryAttempts, 1...100), ("--delivery-max-age-hours", deliveryMaxAgeHours, 1...720),
+            ("--delivery-first-retry", deliveryFirstRetry, 1...3600), ("--delivery-longest-retry", deliveryLongestRetry, 1...86_400), ("--idle-timeout", idleTimeout, 1...3600), ("--shutdown-timeout", shutdownTimeout, 1...600),
         ] where !range.contains(value) {
             throw ValidationError("\(name) must be between \(range.lowerBound) and \(range.upperBound)")
         }
@@ -110,7 +124,10 @@ struct Serve: AsyncParsableCommand {
             statementTimeout: .seconds(statementTimeout), reportsStatementTimeout: .seconds(reportsStatementTimeout),
             idempotencyRetention: .seconds(idempotencyRetentionHours * 3600), tokenLifetime: .seconds(tokenLifetimeDays * 86_400),
             metrics: metricsPort > 0 ? (metricsHostname, metricsPort) : nil, idleTimeout: .seconds(idleTimeout),
-            secretsKey: secretsKey, deliveryInterval: deliveryInterval > 0 ? .seconds(deliveryInterval) : nil
+            secretsKey: secretsKey, deliveryInterval: deliveryInterval > 0 ? .seconds(deliveryInterval) : nil,
+            outboxPolicy: OutboxPolicy(maxAttempts: deliveryAttempts, maxAge: TimeInterval(deliveryMaxAgeHours * 3600),
+                                       firstRetry: TimeInterval(deliveryFirstRetry),
+                                       longestRetry: TimeInterval(max(deliveryLongestRetry, deliveryFirstRetry)))
         )
         let app = try await buildApplication(configuration, logger: logger)
         try await BoundedShutdown.run(app, within: .seconds(shutdownTimeout), logger: logger)
