@@ -25,14 +25,15 @@ struct UsersCommand: AsyncParsableCommand {
 
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The user's name") var name: String
-        @Option(help: "operator, dispatcher, handler, manager, supervisor or admin") var role: String
+        @Option(help: "operator, dispatcher, handler, manager, supervisor, admin or exchange") var role: String
         @Option(help: "The unit code a handler acts for, or a sub-center dispatcher's unit (one with units below it)") var unit: String?
+        @Option(help: "The outside system an exchange client sends cases for (e.g. province, 110)") var system: String?
         @OptionGroup var lifetime: Lifetime
 
         func run() async throws {
             let logger = makeLogger("hotline.users")
             let role = try Role.parse(role, field: "role")
-            let input = NewUser(name: name, role: role, unit: unit)
+            let input = NewUser(name: name, role: role, unit: unit, system: system)
             let lifetime = lifetime.duration
             let issued = try await database.withDatabase(logger: logger) { client in
                 try await Database(client: client).transaction(logger: logger) { connection in

@@ -9,7 +9,7 @@ import Testing
     /// and rules: step, the states it starts from, where it leads, and who takes it. The code's
     /// table must say exactly this.
     static let domain = """
-        accept: – → accepted | operator, center_dispatcher
+        accept: – → accepted | operator, center_dispatcher, exchange
         answer_directly: – → closed (direct_answer) | operator, center_dispatcher
         transfer: accepted → closed (emergency_transfer) | operator, center_dispatcher
         dispatch: accepted → dispatched | center_dispatcher

@@ -73,8 +73,11 @@ import Testing
                 try await client.withConnection { connection in
                     let logger = TestDatabase.logger
                     _ = try await DemoOrganisation.install(on: connection, logger: logger, without: [.community])
-                    let user = try await Users.create(NewUser(name: "旧系统派单员", role: .dispatcher, unit: nil), on: connection, logger: logger)
-                    let staff = Staff(id: user.id, role: .operator, unit: nil)
+                    // Written as schema 13 holds a user (today's Users.create names later columns).
+                    let userId = try await connection.query(
+                        "INSERT INTO users (name, role) VALUES ('旧系统派单员', 'dispatcher') RETURNING id", logger: logger
+                    ).collect()[0].decode(Int64.self)
+                    let staff = Staff(id: userId, role: .operator, unit: nil)
                     var ids: [Int64] = []
                     for _ in 0..<2 {
                         let input = try JSONDecoder().decode(NewCase.self, from: Data(CaseBodies.complaint().utf8))
@@ -86,7 +89,7 @@ import Testing
                     try await connection.query("""
                         INSERT INTO assignments (case_id, unit_code, role, status, dispatched_at, round, return_until, signed_at, signed_by)
                         VALUES (\(ids[0]), 'housing', 'lead', 'signed', '2026-03-02 09:10:00.7+08', 1, '2026-03-04 23:59:59+08',
-                                '2026-03-03 23:59:59.4+08', \(user.id)),
+                                '2026-03-03 23:59:59.4+08', \(userId)),
                                (\(ids[1]), 'housing', 'lead', 'cancelled', '2026-03-02 09:10:00+08', 1, '2026-03-04 23:59:59+08', NULL, NULL)
                         """, logger: logger)
                     try await connection.query("""
@@ -101,11 +104,11 @@ import Testing
                         """, logger: logger)
                     try await connection.query("""
                         INSERT INTO extension_requests (case_id, assignment_id, unit_code, working_days, reason, requested_at, requested_by)
-                        SELECT case_id, id, 'housing', 3, '需协调', '2026-03-04 10:00:00.25+08', \(user.id) FROM assignments WHERE case_id = \(ids[0])
+                        SELECT case_id, id, 'housing', 3, '需协调', '2026-03-04 10:00:00.25+08', \(userId) FROM assignments WHERE case_id = \(ids[0])
                         """, logger: logger)
                     try await connection.query("""
                         INSERT INTO return_requests (case_id, assignment_id, unit_code, reason, requested_at, requested_by)
-                        SELECT case_id, id, 'housing', '不属本单位', '2026-03-02 10:00:00+08', \(user.id) FROM assignments WHERE case_id = \(ids[1])
+                        SELECT case_id, id, 'housing', '不属本单位', '2026-03-02 10:00:00+08', \(userId) FROM assignments WHERE case_id = \(ids[1])
                         """, logger: logger)
                 }
                 #expect(try await migrator.migrate(client: client, logger: TestDatabase.logger).contains(14))

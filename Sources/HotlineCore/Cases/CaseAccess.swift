@@ -46,6 +46,14 @@ enum CaseAccess {
             throw HotlineError.notFound("case")
         }
         if staff.readsAllCases { return (handle, .center) }
+        // An exchange client reads the cases its system sent, as an assisting unit would (DOMAIN
+        // §13): no identity; the platform that sent the case holds its own record of the caller.
+        if staff.role == .exchange {
+            guard let system = staff.system, try await connection.row(
+                "SELECT 1 FROM case_sources WHERE case_id = \(handle.id) AND system = \(system)", logger: logger
+            ) != nil else { throw HotlineError.notFound("case") }
+            return (handle, .otherUnit)
+        }
         guard let unit = staff.readingUnit else {
             throw HotlineError.forbidden("your role does not read cases")
         }

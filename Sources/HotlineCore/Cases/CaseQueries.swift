@@ -187,7 +187,8 @@ public enum CaseQueries {
             approvedReturns: Int(try row.value("approved_returns", as: Int32.self)),
             exemptReason: text(try row.value("exempt_reason", as: String?.self)),
             mergedInto: try row.value("master"),
-            duplicates: duplicates
+            duplicates: duplicates,
+            source: try await CaseSources.of(caseId: handle.id, on: connection, logger: logger)
         )
     }
 

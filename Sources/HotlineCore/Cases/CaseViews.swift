@@ -203,12 +203,14 @@ public struct CaseView: Codable, Sendable, Equatable {
     public var exemptReason: String?
     public var mergedInto: String?
     public var duplicates: [String]
+    /// Where a case from another system came from (an upper platform, 110); absent otherwise.
+    public var source: CaseSource? = nil
     /// Only in the answer to intake: identity the operator wrote into the text.
     public var warnings: [IntakeWarning]? = nil
 
     enum CodingKeys: String, CodingKey {
         case number, status, closure, channel, type, urgency, category, subject, description, location
-        case citizen, transfer, assignments, reply, replies, visits, opinions, duplicates, warnings
+        case citizen, transfer, assignments, reply, replies, visits, opinions, duplicates, source, warnings
         case directAnswer = "direct_answer"
         case firstContact = "first_contact"
         case acceptedAt = "accepted_at"

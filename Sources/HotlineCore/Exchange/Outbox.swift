@@ -144,8 +144,9 @@ public enum Outbox {
             // Checked again under the lock: still queued, its subscription on, nothing of its
             // case before it undelivered.
             guard let row = try await connection.row("""
-                SELECT d.attempts, d.body, d.kind, coalesce(d.resent_at, d.created_at) AS since, s.id AS subscription, s.url, s.secret_sealed
-                FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+                SELECT d.attempts, d.body, d.kind, coalesce(d.resent_at, d.created_at) AS since, s.id AS subscription, s.url, s.secret_sealed,
+                       d.kind = 'case.transferred' AND s.system = c.transfer_service AS pushed, d.case_id
+                FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id JOIN cases c ON c.id = d.case_id
                 WHERE d.id = \(id) AND d.status = 'queued' AND s.active
                   AND NOT EXISTS (SELECT FROM deliveries e
                                   WHERE e.subscription_id = d.subscription_id AND e.case_id = d.case_id
@@ -153,7 +154,10 @@ public enum Outbox {
                 FOR UPDATE OF d SKIP LOCKED
                 """, logger: logger) else { return .skipped }
             let attempts = Int(try row.value("attempts", as: Int32.self)) + 1
-            let body = Array(try row.value("body", as: ByteBuffer.self).readableBytesView)
+            var body = Array(try row.value("body", as: ByteBuffer.self).readableBytesView)
+            if try row.value("pushed", as: Bool?.self) == true {
+                body = try await withContact(body, caseId: try row.value("case_id"), on: connection, logger: logger)
+            }
             guard let secret = try? key.open(Array(try row.value("secret_sealed", as: ByteBuffer.self).readableBytesView)) else {
                 // Sealed under another key: nothing can sign it until the right key is configured.
                 try await park(id, attempts: attempts - 1, reason: "the secrets key cannot open this subscription's secret",
@@ -207,6 +211,16 @@ public enum Outbox {
         }
     }
 
+    /// A transfer pushed to 110 (119, 120, 122) carries the caller's contact (系统推送, DOMAIN
+    /// §14), recorded as a reveal when the case was transferred. It is read from the case at each
+    /// send, never kept in the outbox: the frozen body with `"contact"` added as its last member.
+    static func withContact(_ body: [UInt8], caseId: Int64, on connection: PostgresConnection, logger: Logger) async throws -> [UInt8] {
+        let row = try await connection.row("SELECT name, phone FROM case_contacts WHERE case_id = \(caseId)", logger: logger)
+        let contact = RevealedContact(name: try row?.value("name", as: String?.self), phone: try row?.value("phone", as: String?.self))
+        guard body.last == UInt8(ascii: "}") else { return body }
+        return body.dropLast() + Array(",\"contact\":".utf8) + Array(try APIJSON.encoder.encode(contact)) + [UInt8(ascii: "}")]
+    }
+
     /// The outbox's gauges: how many deliveries wait, how many are parked, and the age of the
     /// oldest not yet delivered.
     static func measure(database: Database, at now: Date, logger: Logger) async throws {
@@ -243,17 +257,20 @@ public enum Outbox {
     /// another instance holds it.
     static func freeze(_ id: Int64, at now: Date, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         guard let row = try await connection.row("""
-            SELECT d.body IS NOT NULL AS frozen, d.kind, e.at, d.case_id, s.unit_code
+            SELECT d.body IS NOT NULL AS frozen, d.kind, e.at, d.case_id, s.unit_code, s.system
             FROM deliveries d JOIN case_events e ON e.id = d.event_id JOIN subscriptions s ON s.id = d.subscription_id
             WHERE d.id = \(id) AND d.status = 'queued'
             FOR UPDATE OF d SKIP LOCKED
             """, logger: logger) else { return false }
         if try row.value("frozen", as: Bool.self) { return true }
         let unit: String? = try row.value("unit_code")
+        let system: String? = try row.value("system")
         let handle = try await CaseAccess.find(id: try row.value("case_id"), on: connection, logger: logger)
-        // The subscription reads as a handler of its unit would; without a unit, as an
-        // assisting unit of none: no identity, no unit's own notes.
-        let reader = Staff(id: 0, role: .handler, unit: unit)
+        // The subscription reads as a handler of its unit would; one of an outside system as
+        // that system's exchange client; without either, as an assisting unit of none. The last
+        // two see no identity and no unit's own notes (a push to 110 has the contact spliced in
+        // at send time, `deliver`).
+        let reader = system.map { Staff(id: 0, role: .exchange, unit: nil, system: $0) } ?? Staff(id: 0, role: .handler, unit: unit)
         var sight = Sight.otherUnit
         if let unit, let unitSight = try await CaseAccess.sight(of: handle, unit: unit, on: connection, logger: logger) {
             sight = unitSight

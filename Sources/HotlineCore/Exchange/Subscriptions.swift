@@ -67,6 +67,9 @@ public struct Subscription: Codable, Sendable, Equatable {
     public var url: String
     public var events: [String]
     public var unit: String?
+    /// The outside system it was made for: it hears only of that system's cases, and of the
+    /// transfers pushed to it (110, 119, 120, 122).
+    public var system: String?
     public var active: Bool
     public var disabledReason: String?
     public var createdAt: Date
@@ -74,7 +77,7 @@ public struct Subscription: Codable, Sendable, Equatable {
     public var secret: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, code, url, events, unit, active, secret
+        case id, code, url, events, unit, system, active, secret
         case disabledReason = "disabled_reason"
         case createdAt = "created_at"
     }
@@ -86,6 +89,7 @@ public struct Subscription: Codable, Sendable, Equatable {
         try c.encode(url, forKey: .url)
         try c.encode(events, forKey: .events)
         try c.encode(unit, forKey: .unit)
+        try c.encode(system, forKey: .system)
         try c.encode(active, forKey: .active)
         try c.encode(disabledReason, forKey: .disabledReason)
         try c.encode(createdAt, forKey: .createdAt)
@@ -100,7 +104,12 @@ public enum Subscriptions {
         public var url: String?
         public var events: [String]?
         public var unit: String?
+        public var system: String?
         public var active: Bool?
+    }
+
+    static func isCode(_ text: String) -> Bool {
+        text.range(of: #"^[a-z0-9][a-z0-9_.-]{0,63}$"#, options: .regularExpression) != nil
     }
 
     public static func create(
@@ -109,11 +118,15 @@ public enum Subscriptions {
         try staff.require(.admin)
         var checker = FieldChecker()
         let code = input.code ?? ""
-        if code.range(of: #"^[a-z0-9][a-z0-9_.-]{0,63}$"#, options: .regularExpression) == nil {
+        if !isCode(code) {
             checker.fail("code", "1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
         }
         check(url: input.url, into: &checker)
         check(events: input.events, into: &checker)
+        if let system = input.system {
+            if !CaseSources.isSystemCode(system) { checker.fail("system", "1 to 32 lowercase letters, digits, '.', '_' or '-'") }
+            if input.unit != nil { checker.fail("system", "a subscription is made for a unit or for a system, not both") }
+        }
         try checker.check()
         guard let key else {
             throw HotlineError(.unavailable, code: .notConfigured,
@@ -123,8 +136,8 @@ public enum Subscriptions {
         var generator = SystemRandomNumberGenerator()  // getrandom(2)
         let secret = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         guard let row = try await connection.row("""
-            INSERT INTO subscriptions (code, url, events, unit_code, secret_sealed, created_at, created_by, updated_at)
-            VALUES (\(code), \(input.url!), \(input.events!), \(input.unit), \(ByteBuffer(bytes: try key.seal(secret))), \(now),
+            INSERT INTO subscriptions (code, url, events, unit_code, system, secret_sealed, created_at, created_by, updated_at)
+            VALUES (\(code), \(input.url!), \(input.events!), \(input.unit), \(input.system), \(ByteBuffer(bytes: try key.seal(secret))), \(now),
                     \(staff.id), \(now))
             ON CONFLICT (code) DO NOTHING
             RETURNING id
@@ -156,6 +169,7 @@ public enum Subscriptions {
         var checker = FieldChecker()
         if input.code != nil { checker.fail("code", "a subscription's code cannot change") }
         if input.unit != nil { checker.fail("unit", "a subscription's unit cannot change: make another") }
+        if input.system != nil { checker.fail("system", "a subscription's system cannot change: make another") }
         if input.url != nil { check(url: input.url, into: &checker) }
         if input.events != nil { check(events: input.events, into: &checker) }
         try checker.check()
@@ -202,7 +216,7 @@ public enum Subscriptions {
         }
     }
 
-    static let columns = "id, code, url, events, unit_code, active, disabled_reason, created_at"
+    static let columns = "id, code, url, events, unit_code, system, active, disabled_reason, created_at"
 
     static func get(_ id: Int64, on connection: PostgresConnection, logger: Logger) async throws -> Subscription {
         guard let row = try await connection.row("SELECT \(unescaped: columns) FROM subscriptions WHERE id = \(id)", logger: logger) else {
@@ -213,7 +227,7 @@ public enum Subscriptions {
 
     static func subscription(_ row: PostgresRandomAccessRow) throws -> Subscription {
         Subscription(id: try row.value("id"), code: try row.value("code"), url: try row.value("url"), events: try row.value("events"),
-                     unit: try row.value("unit_code"), active: try row.value("active"), disabledReason: try row.value("disabled_reason"),
+                     unit: try row.value("unit_code"), system: try row.value("system"), active: try row.value("active"), disabledReason: try row.value("disabled_reason"),
                      createdAt: try row.value("created_at"), secret: nil)
     }
 }

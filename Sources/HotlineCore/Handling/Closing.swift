@@ -25,6 +25,15 @@ public enum EmergencyTransfer {
             try checker.check()
             step.change.transferService = request.service.rawValue
             step.details = ["service": .string(request.service.rawValue), "note": JSONValue(note)]
+            // Pushed to that service's own system where it has a subscription (系统推送, DOMAIN §14):
+            // the push carries the caller's contact, and that is a reveal like any other.
+            if !step.handle.anonymous, try await connection.row(
+                "SELECT 1 FROM subscriptions WHERE system = \(request.service.rawValue) AND active", logger: logger
+            ) != nil {
+                step.follow(.contactRevealed, [
+                    "fields": .array([.string("name"), .string("phone")]), "to": .string(request.service.rawValue),
+                ])
+            }
             return step.handle
         }
         // A master that closes without a reply releases its duplicates.

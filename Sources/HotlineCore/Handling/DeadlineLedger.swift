@@ -70,7 +70,9 @@ enum DeadlineLedger {
         cap: Date? = nil, calendar: WorkingCalendar, on connection: PostgresConnection, logger: Logger
     ) async throws -> Opened {
         var due = calendar.adding(limit, to: start)
-        if let cap, cap < due.at { due = Deadline(at: cap, provisional: due.provisional) }
+        // A case from another system is done by the source's own deadline (DOMAIN §14).
+        let sourceCap = try await CaseSources.deadline(ofCase: caseId, on: connection, logger: logger)
+        if let cap = [cap, sourceCap].compactMap({ $0 }).min(), cap < due.at { due = Deadline(at: cap, provisional: due.provisional) }
         // A cap already past (a parent whose own deadline is as good as gone) makes the step due at once.
         if due.at < start { due = Deadline(at: start, provisional: due.provisional) }
         let warn = calendar.warning(for: limit, start: start, due: due.at)
@@ -94,8 +96,14 @@ enum DeadlineLedger {
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         let row = try await connection.row("""
-            SELECT step, started_at, limit_amount, limit_unit, assignment_id IS NULL AS centers FROM deadlines WHERE id = \(id)
+            SELECT d.step, d.started_at, d.limit_amount, d.limit_unit, d.assignment_id IS NULL AS centers, s.deadline AS source_deadline
+            FROM deadlines d LEFT JOIN case_sources s ON s.case_id = d.case_id WHERE d.id = \(id)
             """, logger: logger)!
+        var due = due
+        // An extension, a calendar load: never past the source's own deadline (DOMAIN §14).
+        if let cap = try row.value("source_deadline", as: Date?.self), cap < due.at {
+            due = Deadline(at: max(cap, try row.value("started_at", as: Date.self)), provisional: due.provisional)
+        }
         let step = DeadlineStep(rawValue: try row.value("step"))!
         let limit = Limit(amount: Int(try row.value("limit_amount", as: Int32.self)),
                           unit: LimitUnit(rawValue: try row.value("limit_unit"))!)
@@ -207,6 +215,7 @@ extension DeadlineLedger {
         let rows = try await connection.rows("""
             SELECT d.id, d.case_id, d.assignment_id, d.unit_code, d.step, d.started_at, d.limit_amount, d.extended_days, d.due_at,
                    d.provisional, a.parent_id, c.urgency = 'urgent' AS urgent,
+                   (SELECT s.deadline FROM case_sources s WHERE s.case_id = d.case_id) AS source_deadline,
                    (SELECT l.id FROM assignments l
                     WHERE l.case_id = a.case_id AND l.round = a.round AND l.role = 'lead' AND a.role = 'assist'
                     ORDER BY l.id LIMIT 1) AS round_lead
@@ -232,6 +241,7 @@ extension DeadlineLedger {
                 caps.append(calendar.tierCap(beforeParentDue: parentDue, urgent: try row.value("urgent")))
             }
             if step == .opinion, let lead = try row.value("round_lead", as: Int64?.self), let leadDue = replyDue[lead] { caps.append(leadDue) }
+            if let source = try row.value("source_deadline", as: Date?.self) { caps.append(source) }
             // As open() does: a cap already passed leaves the deadline at its start, never before.
             if let cap = caps.min(), cap < due.at { due = Deadline(at: max(cap, start), provisional: due.provisional) }
             if step == .reply, let assignment = try row.value("assignment_id", as: Int64?.self) { replyDue[assignment] = due.at }

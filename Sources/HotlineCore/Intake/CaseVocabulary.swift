@@ -2,6 +2,13 @@
 
 public enum Channel: String, Vocabulary {
     case phone, web, app, wechat, sms, email, letter, open311
+    /// A case sent down by an upper platform (the province's, 互联网+督查, a leadership message board).
+    case upperPlatform = "upper_platform"
+    /// A case pushed by 110 (12345 与 110 对接).
+    case police110 = "police_110"
+
+    /// A case of these channels comes from another system and carries its `source`.
+    public var isExchange: Bool { self == .upperPlatform || self == .police110 }
 }
 
 public enum CaseType: String, Vocabulary {

@@ -10,15 +10,32 @@ public enum Intake {
         /// The new case as the center sees it (intake is the center's), equal to what GET
         /// answers for it; built from what was stored, not read back.
         public let view: CaseView
+        /// The case was there already: the same source sent again (DOMAIN §14).
+        public var existing = false
     }
 
     /// Validates and stores a new case with its first timeline event. A consultation answered
-    /// on the spot closes at once as `direct_answer`.
+    /// on the spot closes at once as `direct_answer`. A case from another system is stored once
+    /// per source id: sent again with the same body (`body`, as sent) it answers the case there
+    /// is; with another, 409 `source_conflict`.
     public static func accept(
-        _ input: NewCase, by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+        _ input: NewCase, body: [UInt8] = [], by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> Accepted {
         try StepRunner.authorise([.accept], staff)
-        let valid = try validate(input)
+        let valid = try validate(input, by: staff)
+        var fingerprint: [UInt8] = []
+        if let source = valid.source {
+            if staff.role == .exchange, source.system != staff.system {
+                throw HotlineError.forbidden("an exchange client sends the cases of its own system only")
+            }
+            fingerprint = CaseSources.fingerprint(of: body.isEmpty ? Array(String(describing: input).utf8) : body)
+            // The fast path for a repeat; the unique key below decides when two arrive at once.
+            if let found = try await CaseSources.existing(source, fingerprint: fingerprint, on: connection, logger: logger) {
+                return try await repeated(found, source, by: staff, at: now, on: connection, logger: logger)
+            }
+            try await CaseSources.checkReportBack(source, on: connection, logger: logger)
+            try await connection.query("SAVEPOINT case_source", logger: logger)
+        }
         try await checkReferences(valid, on: connection, logger: logger)
         let cited = try await KnowledgeBase.citable(valid.directAnswer?.articleIds ?? [], at: now, on: connection, logger: logger)
 
@@ -55,6 +72,16 @@ public enum Intake {
             """), logger: logger)!
         let id: Int64 = try row.value("id")
         let number: String = try row.value("number")
+        if let source = valid.source {
+            guard try await CaseSources.record(caseId: id, source, fingerprint: fingerprint, on: connection, logger: logger) else {
+                // Sent at the same moment through another request, which committed first: this
+                // case was never made.
+                try await connection.query("ROLLBACK TO SAVEPOINT case_source", logger: logger)
+                let found = try await CaseSources.existing(source, fingerprint: fingerprint, on: connection, logger: logger)!
+                return try await repeated(found, source, by: staff, at: now, on: connection, logger: logger)
+            }
+            try await connection.query("RELEASE SAVEPOINT case_source", logger: logger)
+        }
         var events: [(CaseStep, [String: JSONValue])] = [(.accept, [
             "channel": .string(valid.channel.rawValue), "type": .string(valid.type.rawValue),
             "urgency": .string(valid.urgency.rawValue), "category": .string(valid.category),
@@ -82,9 +109,26 @@ public enum Intake {
             acceptedAt: try row.value("accepted_at"), closedAt: try row.value("closed_at"),
             assignments: [], reply: nil, replies: [], firstContact: nil, visitDeadline: nil, visits: [], opinions: [], returnRequests: [],
             extensionRequests: [], reopenCount: 0, approvedReturns: 0, exemptReason: nil, mergedInto: nil, duplicates: [],
+            source: valid.source.map { CaseSource(system: $0.system!, id: $0.id!, deadline: $0.deadline?.wholeSecond, reportBack: $0.reportBack) },
             warnings: warnings(valid)
         )
         return Accepted(id: id, number: number, view: view)
+    }
+
+    /// A source sent again: the same body answers the case it made; another is a conflict.
+    static func repeated(
+        _ found: (number: String, same: Bool), _ source: SourceInput, by staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> Accepted {
+        guard found.same else {
+            throw HotlineError(.conflict, code: .sourceConflict,
+                               "\(source.system!) case \(source.id!) was sent before with another body", resource: found.number)
+        }
+        let view = try await answer(found.number, for: staff, at: now, on: connection, logger: logger)
+        let handle = try await CaseAccess.find(found.number, on: connection, logger: logger)!
+        var accepted = Accepted(id: handle.id, number: found.number, view: view)
+        accepted.existing = true
+        return accepted
     }
 
     /// The answer to an intake, rebuilt for a retry: the case as the caller sees it now, with the
@@ -144,9 +188,10 @@ public enum Intake {
     struct References: PreparedStatement { let query: PostgresQuery }
 
     /// Field rules of DOMAIN §4; returns the input trimmed and normalised.
-    static func validate(_ input: NewCase) throws -> NewCase {
+    static func validate(_ input: NewCase, by staff: Staff) throws -> NewCase {
         var checker = FieldChecker()
         var valid = input
+        CaseSources.check(input.source, channel: input.channel, directAnswer: input.directAnswer != nil, by: staff, into: &checker)
         valid.category = checker.text(input.category, field: "category", max: 64) ?? ""
         valid.subject = checker.text(input.subject, field: "subject", max: 200) ?? ""
         valid.description = checker.text(input.description, field: "description", max: 4000, multiline: true) ?? ""

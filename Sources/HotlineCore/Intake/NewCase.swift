@@ -9,6 +9,8 @@ public struct NewCase: Decodable, Sendable {
     public var location: Location?
     public var citizen: CitizenInput
     public var directAnswer: DirectAnswer?
+    /// A case from another system: where it came from (DOMAIN §14).
+    public var source: SourceInput?
 
     public init(
         channel: Channel, type: CaseType, urgency: Urgency = .normal, category: String, subject: String,
@@ -36,10 +38,11 @@ public struct NewCase: Decodable, Sendable {
         location = try c.decodeIfPresent(Location.self, forKey: .location)
         citizen = try c.decode(CitizenInput.self, forKey: .citizen)
         directAnswer = try c.decodeIfPresent(DirectAnswer.self, forKey: .directAnswer)
+        source = try c.decodeIfPresent(SourceInput.self, forKey: .source)
     }
 
     enum CodingKeys: String, CodingKey {
-        case channel, type, urgency, category, subject, description, location, citizen
+        case channel, type, urgency, category, subject, description, location, citizen, source
         case directAnswer = "direct_answer"
     }
 }

@@ -64,6 +64,8 @@ public enum StepActor: String, CaseIterable, Sendable {
     case unitDispatcher = "unit_dispatcher"
     /// The service itself, carrying a step on to other cases (a master's reply, its end).
     case system
+    /// An outside system's exchange client (an upper platform, 110), sending its cases.
+    case exchange
 }
 
 /// Where a step leads.
@@ -96,7 +98,7 @@ public enum Lifecycle {
 
     /// The table. Read it with DOMAIN §5 beside it.
     public static let rules: [StepRule] = [
-        StepRule(step: .accept, from: [], to: .status(.accepted), actors: center, event: .accepted),
+        StepRule(step: .accept, from: [], to: .status(.accepted), actors: center.union([.exchange]), event: .accepted),
         StepRule(step: .answerDirectly, from: [], to: .closed(.directAnswer), actors: center, event: .answeredDirectly),
         StepRule(step: .transfer, from: [.accepted], to: .closed(.emergencyTransfer), actors: center, event: .transferred),
         StepRule(step: .dispatch, from: [.accepted], to: .status(.dispatched), actors: [.centerDispatcher], event: .dispatched),
@@ -173,6 +175,7 @@ public enum Lifecycle {
             case .centerDispatcher, .unitDispatcher: .dispatcher
             case .leadHandler, .tierHandler, .assistingHandler: .handler
             case .system: nil
+            case .exchange: .exchange
             }
         })
     }

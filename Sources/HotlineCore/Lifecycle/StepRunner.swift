@@ -231,7 +231,7 @@ enum StepRunner {
                 return (.assistingHandler, assist)
             }
             return (nil, nil)
-        case .manager, .supervisor, .admin: return (nil, nil)
+        case .manager, .supervisor, .admin, .exchange: return (nil, nil)
         }
     }
 

@@ -1,6 +1,9 @@
 /// The roles of DOMAIN §2.
 public enum Role: String, Vocabulary {
     case `operator`, dispatcher, handler, manager, supervisor, admin
+    /// An outside system's client (an upper platform, 110): it sends that system's cases and
+    /// reads them back, masked (DOMAIN §14).
+    case exchange
 
     /// The hotline center's own roles: they work every case, not only their unit's (a
     /// dispatcher only when it belongs to no unit: see `Staff.isCenter`).
@@ -16,11 +19,14 @@ public struct Staff: Sendable, Equatable {
     /// The unit a handler acts for, or a unit dispatcher's (a sub-center's, DOMAIN §2); nil for
     /// every other role.
     public let unit: String?
+    /// The outside system an exchange client is bound to; nil for every other role.
+    public let system: String?
 
-    public init(id: Int64, role: Role, unit: String?) {
+    public init(id: Int64, role: Role, unit: String?, system: String? = nil) {
         self.id = id
         self.role = role
         self.unit = unit
+        self.system = system
     }
 
     /// The center's own staff: they work every case. A unit's dispatcher is not one of them.

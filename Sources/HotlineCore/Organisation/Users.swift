@@ -8,6 +8,8 @@ public struct User: Codable, Sendable, Equatable {
     public var name: String
     public var role: Role
     public var unit: String?
+    /// The outside system an exchange client sends for; nil for every other role.
+    public var system: String?
     public var active: Bool
 
     public func encode(to encoder: any Encoder) throws {
@@ -16,6 +18,7 @@ public struct User: Codable, Sendable, Equatable {
         try c.encode(name, forKey: .name)
         try c.encode(role, forKey: .role)
         try c.encode(unit, forKey: .unit)
+        try c.encode(system, forKey: .system)
         try c.encode(active, forKey: .active)
     }
 }
@@ -24,11 +27,14 @@ public struct NewUser: Decodable, Sendable {
     public var name: String
     public var role: Role
     public var unit: String?
+    /// An exchange client's system (e.g. `province`, `110`): the `source.system` of every case it sends.
+    public var system: String?
 
-    public init(name: String, role: Role, unit: String?) {
+    public init(name: String, role: Role, unit: String?, system: String? = nil) {
         self.name = name
         self.role = role
         self.unit = unit
+        self.system = system
     }
 }
 
@@ -109,7 +115,7 @@ public enum Users {
         try Cursor.check(limit: limit)
         let after = try cursor.map(Cursor.decode) ?? 0
         let rows = try await connection.rows(
-            "SELECT id, name, role, unit_code, active FROM users WHERE id > \(after) ORDER BY id LIMIT \(limit + 1)", logger: logger
+            "SELECT id, name, role, unit_code, exchange_system, active FROM users WHERE id > \(after) ORDER BY id LIMIT \(limit + 1)", logger: logger
         )
         let items = try rows.prefix(limit).map(user)
         return Page(items: items, nextCursor: rows.count > limit ? items.last.map { Cursor.encode($0.id) } : nil)
@@ -117,7 +123,7 @@ public enum Users {
 
     public static func get(_ id: Int64, on connection: PostgresConnection, logger: Logger) async throws -> User {
         guard let row = try await connection.row(
-            "SELECT id, name, role, unit_code, active FROM users WHERE id = \(id)", logger: logger
+            "SELECT id, name, role, unit_code, exchange_system, active FROM users WHERE id = \(id)", logger: logger
         ) else { throw HotlineError.notFound("user") }
         return try user(row)
     }
@@ -130,6 +136,13 @@ public enum Users {
         case (.handler, _), (.dispatcher, _), (_, nil): break
         default: checker.fail("unit", "only a handler or a sub-center's dispatcher belongs to a unit")
         }
+        if input.role == .exchange {
+            if !CaseSources.isSystemCode(input.system ?? "") {
+                checker.fail("system", "an exchange client sends for one system: 1 to 32 lowercase letters, digits, '.', '_' or '-'")
+            }
+        } else if input.system != nil {
+            checker.fail("system", "only an exchange client is bound to a system")
+        }
         try checker.check()
         if let unit = input.unit {
             try await Units.requireUnit(unit, field: "unit", on: connection, logger: logger, active: true)
@@ -140,8 +153,9 @@ public enum Users {
             }
         }
         let row = try await connection.row("""
-            INSERT INTO users (name, role, unit_code) VALUES (\(name!), \(input.role.rawValue), \(input.unit))
-            RETURNING id, name, role, unit_code, active
+            INSERT INTO users (name, role, unit_code, exchange_system)
+            VALUES (\(name!), \(input.role.rawValue), \(input.unit), \(input.system))
+            RETURNING id, name, role, unit_code, exchange_system, active
             """, logger: logger)
         return try user(row!)
     }
@@ -160,7 +174,7 @@ public enum Users {
         try checker.check()
         guard let row = try await connection.row("""
             UPDATE users SET name = coalesce(\(name), name), active = coalesce(\(patch.active), active) WHERE id = \(id)
-            RETURNING id, name, role, unit_code, active
+            RETURNING id, name, role, unit_code, exchange_system, active
             """, logger: logger) else { throw HotlineError.notFound("user") }
         if patch.active == false { logger.info("user deactivated", metadata: ["user": "\(id)"]) }
         return try user(row)
@@ -231,7 +245,7 @@ public enum Users {
     public static func authenticate(token: String, at now: Date, on connection: PostgresConnection, logger: Logger) async throws -> Staff? {
         guard token.utf8.count <= 200 else { return nil }
         guard let row = try await connection.row(TokenOwner(query: """
-            SELECT u.id, u.role, u.unit_code, t.id AS token_id, t.last_used_at
+            SELECT u.id, u.role, u.unit_code, u.exchange_system, t.id AS token_id, t.last_used_at
             FROM tokens t JOIN users u ON u.id = t.user_id
             WHERE t.token_hash = \(hash(token)) AND t.revoked_at IS NULL AND t.expires_at > \(now) AND u.active
             """), logger: logger) else { return nil }
@@ -244,7 +258,8 @@ public enum Users {
         return Staff(
             id: try row.value("id"),
             role: Role(rawValue: try row.value("role"))!,
-            unit: try row.value("unit_code")
+            unit: try row.value("unit_code"),
+            system: try row.value("exchange_system")
         )
     }
 
@@ -262,6 +277,7 @@ public enum Users {
             name: try row.value("name"),
             role: Role(rawValue: try row.value("role"))!,
             unit: try row.value("unit_code"),
+            system: try row.value("exchange_system"),
             active: try row.value("active")
         )
     }

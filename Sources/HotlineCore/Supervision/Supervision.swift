@@ -99,7 +99,7 @@ public enum Supervision {
         switch staff.role {
         case .operator, .dispatcher, .manager, .supervisor: unit = staff.readingUnit
         case .handler: unit = staff.unit
-        case .admin: throw HotlineError.forbidden("supervision is the center's, the leadership's and the units' business")
+        case .admin, .exchange: throw HotlineError.forbidden("supervision is the center's, the leadership's and the units' business")
         }
         guard (1...500).contains(limit) else { throw HotlineError.validation(field: "limit", "must be between 1 and 500") }
         let offset = try cursor.map { Int(try Cursor.decode($0)) - 1 } ?? 0

@@ -55,6 +55,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case sameCase = "same_case"
     case sameUnit = "same_unit"
     case secretAlreadyIssued = "secret_already_issued"
+    case sourceConflict = "source_conflict"
     case stepNotLate = "step_not_late"
     case unauthorized
     case unitCycle = "unit_cycle"

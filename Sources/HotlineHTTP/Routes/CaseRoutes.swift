@@ -15,8 +15,10 @@ struct CaseRoutes {
                 try await Intake.answer(number, for: work.staff, at: work.now, on: work.connection, logger: work.logger)
             }) { work in
                 let input = try work.body.decode(NewCase.self)
-                let accepted = try await Intake.accept(input, by: work.staff, at: work.now, on: work.connection, logger: work.logger)
-                return .init(reference: accepted.number, value: accepted.view)
+                let accepted = try await Intake.accept(input, body: work.body.bytes, by: work.staff, at: work.now,
+                                                       on: work.connection, logger: work.logger)
+                // The same source sent again answers the case it made, as a GET would.
+                return .init(reference: accepted.number, value: accepted.view, status: accepted.existing ? .ok : nil)
             }
         }
         api.get("cases") { request, context in

@@ -28,6 +28,8 @@ struct Mutation: Sendable {
     struct Made<Value: Encodable & Sendable>: Sendable {
         let reference: String
         let value: Value
+        /// Another status than the route's (a repeat that found what it would have made: 200).
+        var status: HTTPResponse.Status? = nil
     }
 
     /// How a retry with the same key answers.
@@ -70,11 +72,12 @@ struct Mutation: Sendable {
                 return (stored.status, Array(try JSONCoding.encoder.encode(value)), true)
             }
             let made = try await change(work)
+            let answered = made.status ?? status
             if let key {
-                try await Idempotency.complete(scope: scope, key: key, status: status.code, reference: made.reference,
+                try await Idempotency.complete(scope: scope, key: key, status: answered.code, reference: made.reference,
                                                on: connection, logger: logger)
             }
-            return (status.code, Array(try JSONCoding.encoder.encode(made.value)), false)
+            return (answered.code, Array(try JSONCoding.encoder.encode(made.value)), false)
         }
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if replayed { headers[.idempotencyReplayed] = "true" }

@@ -117,6 +117,8 @@ func withHotline(
                 ("manager", NewUser(name: "中心主任", role: .manager, unit: nil)),
                 ("supervisor", NewUser(name: "监察员", role: .supervisor, unit: nil)),
                 ("admin", NewUser(name: "管理员", role: .admin, unit: nil)),
+                // The province's platform, sending its cases down (DOMAIN §14).
+                ("exchange", NewUser(name: "省12345平台", role: .exchange, unit: nil, system: "province")),
             ] + TestHotline.handlerUnits.map { ("handler:\($0)", NewUser(name: "承办人", role: .handler, unit: $0)) }
               + TestHotline.subCenters.map { ("dispatcher:\($0)", NewUser(name: "分中心派单员", role: .dispatcher, unit: $0)) }
             for (who, input) in people {
