@@ -36,6 +36,9 @@ public struct HotlineConfiguration: Sendable {
     /// How often this instance sends the outbox's due deliveries; nil: never (tests send by hand).
     public var deliveryInterval: Duration?
     public var outboxPolicy: OutboxPolicy
+    /// Where SMS go (nil: none are sent; they wait, queued). Sent on the outbox's interval, and
+    /// only with the secrets key, from which the survey's links are made.
+    public var smsGateway: SMSGateway?
 
     public init(
         hostname: String = "127.0.0.1", port: Int = 8080, database: PostgresClient.Configuration,
@@ -45,7 +48,8 @@ public struct HotlineConfiguration: Sendable {
         statementTimeout: Duration = .seconds(10), reportsStatementTimeout: Duration = .seconds(120),
         idempotencyRetention: Duration = .seconds(72 * 3600), tokenLifetime: Duration = .seconds(90 * 86_400),
         metrics: (hostname: String, port: Int)? = nil, idleTimeout: Duration = .seconds(60),
-        secretsKey: SecretsKey? = nil, deliveryInterval: Duration? = nil, outboxPolicy: OutboxPolicy = OutboxPolicy()
+        secretsKey: SecretsKey? = nil, deliveryInterval: Duration? = nil, outboxPolicy: OutboxPolicy = OutboxPolicy(),
+        smsGateway: SMSGateway? = nil
     ) {
         self.hostname = hostname
         self.port = port
@@ -72,6 +76,7 @@ public struct HotlineConfiguration: Sendable {
         self.secretsKey = secretsKey
         self.deliveryInterval = deliveryInterval
         self.outboxPolicy = outboxPolicy
+        self.smsGateway = smsGateway
     }
 
     static func limit(_ configuration: inout PostgresClient.Configuration, statements: Duration) {
@@ -128,6 +133,10 @@ public func buildApplication(
     if let interval = configuration.deliveryInterval, let key = configuration.secretsKey {
         background.append(Periodic.webhooks(database: services.database, clock: services.clock, key: key,
                                             policy: configuration.outboxPolicy, interval: interval, logger: logger))
+        if let gateway = configuration.smsGateway {
+            background.append(Periodic.sms(database: services.database, clock: services.clock, gateway: gateway, key: key,
+                                           policy: configuration.outboxPolicy, interval: interval, logger: logger))
+        }
     }
     if let metrics = configuration.metrics {
         background.append(buildMetricsApplication(hostname: metrics.hostname, port: metrics.port, logger: logger))
@@ -170,6 +179,7 @@ func buildRouter(_ services: AppServices) -> Router<HotlineRequestContext> {
         services: services,
         clientAddress: ClientAddress(trustForwardedFor: services.configuration.trustForwardedFor)
     ).register(on: router)
+    RatingRoutes(services: services).register(on: router)
     let api = router.group("api/v1").add(middleware: Authenticator(database: services.database, clock: services.clock))
     OrganisationRoutes(services: services).register(on: api)
     CalendarRoutes(services: services).register(on: api)

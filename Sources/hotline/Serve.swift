@@ -68,6 +68,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds between this instance's passes over the webhook outbox (0: none; needs $HOTLINE_SECRETS_KEY)")
     var deliveryInterval = env("HOTLINE_DELIVERY_INTERVAL") ?? 5
 
+    @Option(help: "The SMS gateway's URL (default: $HOTLINE_SMS_GATEWAY_URL; none: no SMS is sent); its key is $HOTLINE_SMS_GATEWAY_KEY")
+    var smsGatewayURL = ProcessInfo.processInfo.environment["HOTLINE_SMS_GATEWAY_URL"]
+
+    @Option(help: "The service's public address, for the links in SMS (default: $HOTLINE_PUBLIC_URL)")
+    var publicURL = ProcessInfo.processInfo.environment["HOTLINE_PUBLIC_URL"] ?? "http://127.0.0.1:8080"
+
+    @Option(help: "The most SMS one citizen's phone is sent in a day; the rest wait for the next")
+    var smsDailyCap = env("HOTLINE_SMS_DAILY_CAP") ?? 5
+
     @Option(help: "Attempts at a webhook delivery before it is parked")
     var deliveryAttempts = env("HOTLINE_DELIVERY_ATTEMPTS") ?? 10
 
@@ -92,7 +101,7 @@ struct Serve: AsyncParsableCommand {
             ("--idempotency-retention-hours", idempotencyRetentionHours, 1...8760), ("--token-lifetime-days", tokenLifetimeDays, 1...3650),
             ("--metrics-port", metricsPort, 0...65_535), ("--delivery-interval", deliveryInterval, 0...3600),
             ("--delivery-attempts", deliveryAttempts, 1...100), ("--delivery-max-age-hours", deliveryMaxAgeHours, 1...720),
-            ("--delivery-first-retry", deliveryFirstRetry, 1...3600), ("--delivery-longest-retry", deliveryLongestRetry, 1...86_400), ("--idle-timeout", idleTimeout, 1...3600), ("--shutdown-timeout", shutdownTimeout, 1...600),
+            ("--delivery-first-retry", deliveryFirstRetry, 1...3600), ("--delivery-longest-retry", deliveryLongestRetry, 1...86_400), ("--sms-daily-cap", smsDailyCap, 1...100), ("--idle-timeout", idleTimeout, 1...3600), ("--shutdown-timeout", shutdownTimeout, 1...600),
         ] where !range.contains(value) {
             throw ValidationError("\(name) must be between \(range.lowerBound) and \(range.upperBound)")
         }
@@ -112,6 +121,15 @@ struct Serve: AsyncParsableCommand {
             guard let key = SecretsKey(hex: text) else { throw ValidationError("HOTLINE_SECRETS_KEY must be 64 hexadecimal digits") }
             return key
         }
+        // The gateway's key, like the secrets key, from the environment only.
+        let smsGateway = try smsGatewayURL.map { url -> SMSGateway in
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw ValidationError("--sms-gateway-url must be an http(s) URL") }
+            guard let key = ProcessInfo.processInfo.environment["HOTLINE_SMS_GATEWAY_KEY"], !key.isEmpty else {
+                throw ValidationError("an SMS gateway needs its key in HOTLINE_SMS_GATEWAY_KEY")
+            }
+            guard secretsKey != nil else { throw ValidationError("an SMS gateway needs HOTLINE_SECRETS_KEY (the survey's links are made with it)") }
+            return SMSGateway(url: url, key: key, publicURL: publicURL, dailyCap: smsDailyCap)
+        }
         let configuration = HotlineConfiguration(
             hostname: hostname, port: port, database: try database.postgres(),
             migrations: try database.migrator(), maxDatabaseConnections: maxConnections,
@@ -127,7 +145,8 @@ struct Serve: AsyncParsableCommand {
             secretsKey: secretsKey, deliveryInterval: deliveryInterval > 0 ? .seconds(deliveryInterval) : nil,
             outboxPolicy: OutboxPolicy(maxAttempts: deliveryAttempts, maxAge: TimeInterval(deliveryMaxAgeHours * 3600),
                                        firstRetry: TimeInterval(deliveryFirstRetry),
-                                       longestRetry: TimeInterval(max(deliveryLongestRetry, deliveryFirstRetry)))
+                                       longestRetry: TimeInterval(max(deliveryLongestRetry, deliveryFirstRetry))),
+            smsGateway: smsGateway
         )
         let app = try await buildApplication(configuration, logger: logger)
         try await BoundedShutdown.run(app, within: .seconds(shutdownTimeout), logger: logger)

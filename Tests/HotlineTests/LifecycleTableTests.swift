@@ -26,8 +26,8 @@ import Testing
         reply: in_progress → replied | lead_handler
         receive_reply: merged → replied | system
         close_no_visit: replied → closed (no_visit_needed) | system
-        visit_satisfied: replied → closed (visited) | operator, center_dispatcher
-        visit_unsatisfied: replied → stays | operator, center_dispatcher
+        visit_satisfied: replied → closed (visited) | operator, center_dispatcher, system
+        visit_unsatisfied: replied → stays | operator, center_dispatcher, system
         visit_failed: replied → stays | operator, center_dispatcher
         close_unreachable: replied → closed (unreachable) | operator, center_dispatcher
         reopen: replied → in_progress | operator, center_dispatcher

@@ -56,9 +56,11 @@ import Yams
     }
 
     /// Every operation carries the problems it can answer: 401 behind the bearer token, and a
-    /// 400 wherever a body or query is read.
+    /// 400 wherever a body, a query or an Idempotency-Key is read.
     @Test func everyOperationDocumentsItsErrors() throws {
-        let paths = try #require(try Self.document()["paths"] as? [String: [String: Any]])
+        let document = try Self.document()
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        let shared = (document["components"] as? [String: Any])?["parameters"] as? [String: [String: Any]] ?? [:]
         for (path, item) in paths where path.hasPrefix("/api/v1") {
             for method in Self.methods {
                 guard let operation = item[method] as? [String: Any] else { continue }
@@ -68,6 +70,16 @@ import Yams
                 if operation["requestBody"] != nil {
                     #expect(responses["400"] != nil && responses["413"] != nil && responses["415"] != nil,
                             "\(method) \(path) reads a body but does not document 400, 413 and 415")
+                }
+                // An Idempotency-Key or a query parameter can be malformed too (a key over 200
+                // characters is a 400 whatever the body).
+                let parameters = (operation["parameters"] as? [[String: Any]] ?? []) + (item["parameters"] as? [[String: Any]] ?? [])
+                let readsInput = parameters.contains { parameter in
+                    let resolved = (parameter["$ref"] as? String).flatMap { shared[String($0.split(separator: "/").last ?? "")] } ?? parameter
+                    return resolved["in"] as? String == "query" || resolved["name"] as? String == "Idempotency-Key"
+                }
+                if readsInput {
+                    #expect(responses["400"] != nil, "\(method) \(path) reads a header or query but does not document 400")
                 }
             }
         }

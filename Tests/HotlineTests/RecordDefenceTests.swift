@@ -138,7 +138,9 @@ import Testing
                                 // A reply's review status and its reviewer (DOMAIN §5b); the policy a manager edits.
                                 "replies", "review_policy",
                                 // A subscription turned off or changed; a delivery's attempts and status (DOMAIN §14).
-                                "subscriptions", "deliveries"])
+                                "subscriptions", "deliveries",
+                                // An SMS's attempts and status, the texts an admin words, a unit's liaison (DOMAIN §14).
+                                "sms_messages", "sms_templates", "unit_liaisons"])
             #expect(deletes == ["category_routes", "category_time_limits", "calendar_days", "idempotency_keys", "rate_limits",
                                 "lookup_locks"])
             #expect(updates.isDisjoint(with: Self.appendOnly) && deletes.isDisjoint(with: Self.appendOnly))

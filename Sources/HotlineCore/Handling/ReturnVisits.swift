@@ -45,31 +45,22 @@ public enum ReturnVisits {
             guard let replyId = handle.replyId else {
                 throw HotlineError(.conflict, code: .invalidTransition, "this case has no reply to visit about")
             }
-            if try await latestReachedVisit(caseId: handle.id, replyId: replyId, on: connection, logger: logger) != nil {
-                throw HotlineError(.conflict, code: .invalidTransition,
-                                   "the citizen was already reached about this reply; reopen the case or close it after review")
-            }
-            let id = try await connection.row("""
-                INSERT INTO visits (case_id, reply_id, visited_at, visited_by, reached, satisfaction, resolved, note)
-                VALUES (\(handle.id), \(replyId), \(now), \(staff.id), \(request.reached), \(request.satisfaction?.rawValue),
-                        \(request.resolved), \(note))
-                RETURNING id
-                """, logger: logger)!.value("id", as: Int64.self)
             guard request.reached else {
+                try await checkNotReached(caseId: handle.id, replyId: replyId, on: connection, logger: logger)
+                let id = try await connection.row("""
+                    INSERT INTO visits (case_id, reply_id, visited_at, visited_by, reached, satisfaction, resolved, note)
+                    VALUES (\(handle.id), \(replyId), \(now), \(staff.id), false, NULL, NULL, \(note))
+                    RETURNING id
+                    """, logger: logger)!.value("id", as: Int64.self)
                 let attempts = try await connection.row("""
                     SELECT count(*) AS n FROM visits WHERE case_id = \(handle.id) AND reply_id = \(replyId) AND NOT reached
                     """, logger: logger)!.value("n", as: Int.self)
                 step.details = ["visit_id": JSONValue(id), "attempt": .number(Double(attempts))]
                 return (Recorded(id: id), attempts)
             }
-            try await DeadlineLedger.meetVisit(caseId: handle.id, at: now, on: connection, logger: logger)
-            if step.step == .visitSatisfied {
-                try await DeadlineLedger.close(caseId: handle.id, reason: "closed", at: now, on: connection, logger: logger)
-            }
-            step.details = [
-                "visit_id": JSONValue(id), "satisfaction": .string(request.satisfaction!.rawValue), "resolved": .bool(request.resolved!),
-            ]
-            return (Recorded(id: id), 0)
+            let recorded = try await reached(&step, replyId: replyId, request.satisfaction!, resolved: request.resolved!, note: note,
+                                             by: staff, on: connection, logger: logger)
+            return (recorded, 0)
         }
         // The third failed attempt closes the case as unreachable.
         if attempts >= attemptsBeforeUnreachable {
@@ -79,6 +70,51 @@ public enum ReturnVisits {
             }
         }
         return recorded
+    }
+
+    /// The citizen's own answer to the survey SMS (DOMAIN §14): a return visit by SMS, which the
+    /// service carries into the record as an operator's call would be (no operator made it).
+    static func recordBySMS(
+        caseId: Int64, replyId: Int64, _ satisfaction: Satisfaction, resolved: Bool, note: String?, at now: Date,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> Recorded {
+        let step: CaseStep = satisfaction == .unsatisfied ? .visitUnsatisfied : .visitSatisfied
+        return try await StepRunner.carry(step, caseId: caseId, causedBy: nil, at: now, on: connection, logger: logger) { step in
+            guard step.handle.replyId == replyId else {
+                throw HotlineError(.conflict, code: .invalidTransition, "the case has been answered again since this survey was sent")
+            }
+            return try await reached(&step, replyId: replyId, satisfaction, resolved: resolved, note: note, by: nil,
+                                     on: connection, logger: logger)
+        }
+    }
+
+    /// A visit that reached the citizen: one per reply; a satisfied one closes the case.
+    private static func reached(
+        _ step: inout StepContext, replyId: Int64, _ satisfaction: Satisfaction, resolved: Bool, note: String?, by staff: Staff?,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> Recorded {
+        let handle = step.handle, now = step.now
+        try await checkNotReached(caseId: handle.id, replyId: replyId, on: connection, logger: logger)
+        let id = try await connection.row("""
+            INSERT INTO visits (case_id, reply_id, visited_at, visited_by, reached, satisfaction, resolved, note, method)
+            VALUES (\(handle.id), \(replyId), \(now), \(staff?.id), true, \(satisfaction.rawValue), \(resolved), \(note),
+                    \(staff == nil ? "sms" : "phone"))
+            RETURNING id
+            """, logger: logger)!.value("id", as: Int64.self)
+        try await DeadlineLedger.meetVisit(caseId: handle.id, at: now, on: connection, logger: logger)
+        if step.step == .visitSatisfied {
+            try await DeadlineLedger.close(caseId: handle.id, reason: "closed", at: now, on: connection, logger: logger)
+        }
+        step.details = ["visit_id": JSONValue(id), "satisfaction": .string(satisfaction.rawValue), "resolved": .bool(resolved)]
+        if staff == nil { step.details["method"] = .string("sms") }
+        return Recorded(id: id)
+    }
+
+    private static func checkNotReached(caseId: Int64, replyId: Int64, on connection: PostgresConnection, logger: Logger) async throws {
+        if try await latestReachedVisit(caseId: caseId, replyId: replyId, on: connection, logger: logger) != nil {
+            throw HotlineError(.conflict, code: .invalidTransition,
+                               "the citizen was already reached about this reply; reopen the case or close it after review")
+        }
     }
 
     struct ReachedVisit {

@@ -120,8 +120,9 @@ public enum Lifecycle {
         StepRule(step: .reply, from: [.inProgress], to: .status(.replied), actors: [.leadHandler], event: .replied),
         StepRule(step: .receiveReply, from: [.merged], to: .status(.replied), actors: [.system], event: .replyReceived),
         StepRule(step: .closeNoVisit, from: [.replied], to: .closed(.noVisitNeeded), actors: [.system], event: .closedNoVisit),
-        StepRule(step: .visitSatisfied, from: [.replied], to: .closed(.visited), actors: center, event: .visited),
-        StepRule(step: .visitUnsatisfied, from: [.replied], to: .stays, actors: center, event: .visited),
+        // The service records the citizen's own rating from the survey SMS (DOMAIN §14) as a visit.
+        StepRule(step: .visitSatisfied, from: [.replied], to: .closed(.visited), actors: center.union([.system]), event: .visited),
+        StepRule(step: .visitUnsatisfied, from: [.replied], to: .stays, actors: center.union([.system]), event: .visited),
         StepRule(step: .visitFailed, from: [.replied], to: .stays, actors: center, event: .visitFailed),
         StepRule(step: .closeUnreachable, from: [.replied], to: .closed(.unreachable), actors: center, event: .closedUnreachable),
         // A merged duplicate reopened leaves its master, as its own case (DOMAIN §5).

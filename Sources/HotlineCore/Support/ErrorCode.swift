@@ -7,6 +7,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case alreadyEscalated = "already_escalated"
     case alreadyExempt = "already_exempt"
     case alreadyExists = "already_exists"
+    case alreadyRated = "already_rated"
     case alreadyRequested = "already_requested"
     case anonymousCase = "anonymous_case"
     case badRequest = "bad_request"

@@ -46,6 +46,22 @@ struct OrganisationRoutes {
                 return .init(reference: unit.code, value: unit)
             }
         }
+        // The unit's liaison: the phone its SMS go to (DOMAIN §14).
+        api.get("units/:code/liaison") { _, context in
+            let staff = try context.signedIn()
+            let code = try context.parameters.require("code")
+            return try JSONCoding.response(try await database.read(logger: context.logger) {
+                try await Liaisons.get(code, by: staff, on: $0, logger: context.logger)
+            })
+        }
+        api.put("units/:code/liaison") { request, context in
+            let code = try context.parameters.require("code")
+            return try await mutation.run(request, context: context, replay: Self.liaison) { work in
+                let liaison = try await Liaisons.set(code, try work.body.decode(Liaisons.Input.self), by: work.staff, at: work.now,
+                                                     on: work.connection, logger: work.logger)
+                return .init(reference: liaison.unit, value: liaison)
+            }
+        }
 
         api.get("users") { request, context in
             try context.signedIn().require(.admin)
@@ -176,6 +192,9 @@ struct OrganisationRoutes {
 
     /// Retries answer what the reference names now.
     static let unit = Mutation.Replay<Unit>.rebuild { code, work in try await Units.get(code, on: work.connection, logger: work.logger) }
+    static let liaison = Mutation.Replay<Liaisons.Liaison>.rebuild { code, work in
+        try await Liaisons.get(code, by: work.staff, on: work.connection, logger: work.logger)
+    }
     static let user = Mutation.Replay<User>.rebuild { id, work in
         try await Users.get(Int64(id) ?? 0, on: work.connection, logger: work.logger)
     }

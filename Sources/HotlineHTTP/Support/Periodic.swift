@@ -52,6 +52,20 @@ extension Periodic {
     }
 }
 
+extension Periodic {
+    /// The SMS outbox (DOMAIN §14): what is due is sent to the gateway, quiet hours and the
+    /// daily cap holding what must wait (see `SMSOutbox`).
+    static func sms(
+        database: Database, clock: any HotlineClock, gateway: SMSGateway, key: SecretsKey, policy: OutboxPolicy,
+        interval: Duration, logger: Logger
+    ) -> Periodic {
+        Periodic(interval: interval, what: "sms pass", logger: logger) {
+            _ = try await SMSOutbox.sendDue(database: database, gateway: gateway, key: key, policy: policy, clock: { clock.now() },
+                                            logger: logger, send: WebhookPost.send)
+        }
+    }
+}
+
 extension Task where Success == Never, Failure == Never {
     static var isCancelledOrShuttingDown: Bool {
         isCancelled || isShuttingDownGracefully
