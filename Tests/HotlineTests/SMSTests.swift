@@ -241,4 +241,42 @@ extension SMSTests {
             }
         }
     }
+
+    @Test func theTextsAreDataACityRewordsAndTurnsOffWithinWhatEachMayShow() async throws {
+        let gateway = Gateway()
+        try await gateway.application().test(.live) { live in
+            let sms = Self.gateway(port: live.port!)
+            try await withHotline(secretsKey: WebhookTests.key) { hotline in
+                let refusals: [(String, String?, String)] = [
+                    ("accepted", "您的工单{number}，联系电话{phone}", "{phone} is not something"),
+                    ("survey", "请评价工单{number}", "must show {rating}"),
+                    ("greeting", "您好", "must be one of"),
+                ]
+                for (kind, text, message) in refusals {
+                    let refused = try await hotline.sql { connection in
+                        do {
+                            _ = try await SMSTemplates.set(kind, body: text, enabled: nil, on: connection, logger: TestDatabase.logger)
+                            return "accepted"
+                        } catch let error as HotlineError {
+                            return "\(error.code.rawValue): \(error.fields.map(\.message))"
+                        }
+                    }
+                    #expect(refused.hasPrefix("validation_failed") && refused.contains(message), "\(kind): \(refused)")
+                }
+                let reworded = try await hotline.sql { connection in
+                    try await SMSTemplates.set("accepted", body: "【泰安12345】已受理：{number}", enabled: nil, on: connection, logger: TestDatabase.logger)
+                }
+                #expect(reworded.body == "【泰安12345】已受理：{number}" && reworded.enabled)
+                let number = try await hotline.fileCase()
+                #expect(try await Self.send(hotline, sms) == 1)
+                #expect(gateway.taken().map(\.text) == ["【泰安12345】已受理：\(number)"])
+                // A kind turned off queues nothing.
+                _ = try await hotline.sql { connection in
+                    try await SMSTemplates.set("accepted", body: nil, enabled: false, on: connection, logger: TestDatabase.logger)
+                }
+                _ = try await hotline.fileCase()
+                #expect(try await hotline.count("sms_messages") == 1)
+            }
+        }
+    }
 }
