@@ -157,6 +157,8 @@ extension SMSTests {
                 #expect(rated.status == .ok, "\(rated.text)")
                 let view = try await hotline.view(number)
                 #expect(view["status"] as? String == "closed" && view["closure"] as? String == "visited")
+                let methods = (view["visits"] as? [[String: Any]] ?? []).compactMap { $0["method"] as? String }
+                #expect(methods == ["sms"])
                 let visits = try await hotline.sql { connection in
                     try await connection.query("SELECT method, visited_by IS NULL, satisfaction FROM visits", logger: TestDatabase.logger)
                         .collect().map { try $0.decode((String, Bool, String).self) }

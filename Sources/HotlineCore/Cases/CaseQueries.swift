@@ -112,11 +112,11 @@ public enum CaseQueries {
                               repliedAt: try p.value("replied_at"), reviews: reviewsOf[id] ?? [])
         }
         let visits = try await connection.rows("""
-            SELECT id, visited_at, reached, satisfaction, resolved, note FROM visits WHERE case_id = \(handle.id) ORDER BY id
+            SELECT id, visited_at, reached, satisfaction, resolved, note, method FROM visits WHERE case_id = \(handle.id) ORDER BY id
             """, logger: logger).map { v in
             VisitView(id: try v.value("id"), visitedAt: try v.value("visited_at"), reached: try v.value("reached"),
                       satisfaction: (try v.value("satisfaction", as: String?.self)).flatMap(Satisfaction.init(rawValue:)),
-                      resolved: try v.value("resolved"), note: text(try v.value("note", as: String?.self)))
+                      resolved: try v.value("resolved"), note: text(try v.value("note", as: String?.self)), method: try v.value("method"))
         }
         // An opinion is for the lead unit (and the center); another assisting unit sees only its
         // own, and a reader of no unit (a webhook without one) none.

@@ -122,9 +122,11 @@ public struct VisitView: Codable, Sendable, Equatable {
     public var satisfaction: Satisfaction?
     public var resolved: Bool?
     public var note: String?
+    /// `phone` (an operator called) or `sms` (the citizen answered the survey SMS).
+    public var method: String
 
     enum CodingKeys: String, CodingKey {
-        case id, reached, satisfaction, resolved, note
+        case id, reached, satisfaction, resolved, note, method
         case visitedAt = "visited_at"
     }
 }

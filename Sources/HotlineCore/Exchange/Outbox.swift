@@ -51,11 +51,13 @@ public struct OutboxPolicy: Sendable {
 public enum Outbox {
     /// Sends what is due, round after round while a round delivers something (a case's next
     /// delivery to a receiver is due once the one before it is acknowledged); returns how many
-    /// were acknowledged. Receivers are served side by side, at most `receivers` at once, each
-    /// one's deliveries in order; a receiver that fails is left until the next pass, so one that
-    /// does not answer holds up only itself. The clock is read for each delivery.
+    /// were acknowledged. A round holds at most one delivery of each case for each receiver (the
+    /// head of its queue), so deliveries of different cases may go side by side without breaking
+    /// any case's order: each receiver is served by up to `lanesPerReceiver` lanes, and at most
+    /// `receivers` lanes run at once (each holds a connection while it sends). A receiver that does not answer is left until the next
+    /// pass, so it holds up only itself. The clock is read for each delivery.
     public static func deliverDue(
-        database: Database, key: SecretsKey, policy: OutboxPolicy, limit: Int = 200, receivers: Int = 8,
+        database: Database, key: SecretsKey, policy: OutboxPolicy, limit: Int = 200, receivers: Int = 8, lanesPerReceiver: Int = 4,
         clock: @escaping @Sendable () -> Date, logger: Logger, send: @escaping @Sendable (OutboundRequest) async -> DeliveryOutcome
     ) async throws -> Int {
         var acknowledged = 0
@@ -74,17 +76,24 @@ public enum Outbox {
                     LIMIT \(limit)
                     """, logger: logger).map { (try $0.value("subscription_id", as: Int64.self), try $0.value("id", as: Int64.self)) }
             }
-            var queues: [Int64: [Int64]] = [:]
-            var order: [Int64] = []
+            // Each receiver's deliveries dealt into its lanes, in due order.
+            var lanes: [Int64: [[Int64]]] = [:]
+            var order: [(Int64, Int)] = []
             for (subscription, id) in due where !failing.contains(subscription) {
-                if queues[subscription] == nil { order.append(subscription) }
-                queues[subscription, default: []].append(id)
+                var its = lanes[subscription] ?? []
+                let lane = its.count < lanesPerReceiver ? its.count : its.indices.min { its[$0].count < its[$1].count }!
+                if lane == its.count {
+                    its.append([])
+                    order.append((subscription, lane))
+                }
+                its[lane].append(id)
+                lanes[subscription] = its
             }
             let results = try await withThrowingTaskGroup(of: (Int64, Int, Bool).self) { group in
                 var results: [(Int64, Int, Bool)] = []
                 var next = order.makeIterator()
-                func start(_ subscription: Int64) {
-                    let ids = queues[subscription]!
+                func start(_ subscription: Int64, _ lane: Int) {
+                    let ids = lanes[subscription]![lane]
                     group.addTask {
                         var sent = 0
                         for id in ids {
@@ -108,10 +117,10 @@ public enum Outbox {
                         return (subscription, sent, false)
                     }
                 }
-                for _ in 0..<receivers { if let subscription = next.next() { start(subscription) } }
+                for _ in 0..<receivers { if let (subscription, lane) = next.next() { start(subscription, lane) } }
                 while let result = try await group.next() {
                     results.append(result)
-                    if let subscription = next.next() { start(subscription) }
+                    if let (subscription, lane) = next.next() { start(subscription, lane) }
                 }
                 return results
             }
