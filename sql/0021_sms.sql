@@ -34,7 +34,9 @@ GRANT UPDATE ON unit_liaisons TO hotline_runtime;
 -- event (or, for the yellow card, per sign deadline): the unique keys below.
 CREATE TABLE sms_messages (
     id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    kind             text NOT NULL REFERENCES sms_templates (kind),
+    -- The kinds of sms_templates, checked here rather than by a foreign key: every intake
+    -- would take a share lock on the one 'accepted' row, and concurrent intakes would queue on it.
+    kind             text NOT NULL CHECK (kind IN ('accepted', 'replied', 'survey', 'sign_reminder', 'sign_warning', 'urged')),
     case_id          bigint NOT NULL REFERENCES cases (id),
     event_id         bigint REFERENCES case_events (id),
     deadline_id      bigint REFERENCES deadlines (id),

@@ -4,13 +4,16 @@
 -- scripts/bench logs the statements of a real intake and compares them with these first: if
 -- intake's SQL changes, the benchmark says so instead of measuring a stale floor.
 \set key random(1, 1000000000000)
-SELECT u.id, u.role, u.unit_code
+SELECT u.id, u.role, u.unit_code, u.exchange_system, t.id AS token_id, t.last_used_at
 FROM tokens t JOIN users u ON u.id = t.user_id
-WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL AND u.active;
+WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL AND t.expires_at > :now AND u.active;
 BEGIN;
 INSERT INTO idempotency_keys (scope, key, fingerprint, created_at)
 VALUES (:scope, :key, :fingerprint, :now)
-ON CONFLICT (scope, key) DO NOTHING RETURNING key;
+ON CONFLICT (scope, key) DO UPDATE
+    SET fingerprint = EXCLUDED.fingerprint, created_at = EXCLUDED.created_at, status = NULL, reference = NULL
+    WHERE idempotency_keys.created_at < :retention
+RETURNING key;
 SELECT (SELECT active FROM categories WHERE code = :category) AS category_active,
        (SELECT unit_group FROM units WHERE code = :region) AS region_group;
 WITH next AS (
@@ -20,14 +23,15 @@ WITH next AS (
 ), stored AS (
     INSERT INTO cases (number, channel, case_type, urgency, category, subject, description,
                        address, region, latitude, longitude, anonymous, confidential, contact_consent,
-                       status, closure, accepted_at, accepted_by, closed_at, direct_answer)
+                       status, closure, accepted_at, accepted_by, closed_at, direct_answer,
+                       search_units, search_center, search_version)
     SELECT to_char(next.day, 'YYYYMMDD') || lpad(next.last_seq::text, 6, '0'),
            :channel, :type, :urgency,
            :category, :subject, :description,
            :address, :region, NULL, NULL,
            :false, :false, :true,
            :status, NULL, :now, :user_id, NULL,
-           NULL
+           NULL, :search_units::tsvector, NULL::tsvector, :search_version
     FROM next
     RETURNING id, number, accepted_at, closed_at
 ), contact AS (
@@ -37,6 +41,6 @@ WITH next AS (
 SELECT id, number, accepted_at, closed_at FROM stored \gset case_
 INSERT INTO case_events (case_id, at, kind, actor_id, actor_role, unit_code, details)
 VALUES (:case_id, :now, :kind, :user_id, :role, NULL, :details);
-UPDATE idempotency_keys SET status = :created, response = :response
+UPDATE idempotency_keys SET status = :created, reference = :reference
 WHERE scope = :scope AND key = :key;
 COMMIT;
