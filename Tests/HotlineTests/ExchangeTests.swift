@@ -107,8 +107,16 @@ import Testing
             }
             var noId = Self.provinceCase()
             noId["source"] = ["system": "province", "report_back": "province-back"]
+            // A system code with a trailing newline, and an id of 60 characters that are 120 code
+            // points (PostgreSQL's char_length): refused as input, never left to the table's checks.
+            var newline = Self.provinceCase()
+            newline["source"] = ["system": "province\n", "id": "SD-1"]
+            var combining = Self.provinceCase()
+            combining["source"] = ["system": "province", "id": String(repeating: "e\u{301}", count: 60)]
             let cases: [(String, [String: Any], String, Int, String)] = [
                 ("no id", noId, "exchange", 400, "source.id"),
+                ("a system code with a newline", newline, "operator", 400, "source.system"),
+                ("an id of 120 code points", combining, "operator", 400, "source.id"),
                 ("a URL to report back to", Self.provinceCase(reportBack: "https://example.org/hook"), "exchange", 400, "source.report_back"),
                 ("no such subscription", Self.provinceCase(reportBack: "nobody"), "exchange", 422, "source.report_back"),
                 ("another system's subscription", Self.provinceCase(reportBack: "elsewhere"), "exchange", 422, "source.report_back"),

@@ -195,6 +195,24 @@ extension SMSTests {
                 #expect(try await Self.send(hotline, sms) == 1)
                 let morning = gateway.taken()
                 #expect(morning.map(\.to) == ["13812345678"] && morning.first?.text.contains(normal) == true)
+
+                // Replied, reopened and replied again in the night: only the later reply's survey goes.
+                hotline.clock.set(Self.at("2026-03-03T22:30:00+08:00"))
+                try await hotline.dispatch(normal)
+                try await hotline.step(normal, "sign", as: "handler:housing")
+                try await hotline.reply(normal)
+                try await hotline.visit(normal, satisfaction: "unsatisfied", resolved: false)
+                try await hotline.step(normal, "reopen", as: "dispatcher", body: #"{"reason": "未解决"}"#)
+                try await hotline.reply(normal)
+                hotline.clock.set(Self.at("2026-03-04T08:00:00+08:00"))
+                _ = try await Self.send(hotline, sms)
+                let kinds = gateway.taken().map(\.kind).sorted()
+                #expect(kinds == ["replied", "replied", "survey"], "\(kinds)")
+                let skipped = try await hotline.sql { connection in
+                    try await connection.query("SELECT count(*) FROM sms_messages WHERE kind = 'survey' AND status = 'skipped'",
+                                               logger: TestDatabase.logger).collect().first!.decode(Int.self)
+                }
+                #expect(skipped == 1)
             }
         }
     }

@@ -42,8 +42,17 @@ public struct CaseSource: Codable, Sendable, Equatable {
 
 /// Cases exchanged with upper platforms and 110 (工单互转, DOMAIN §14).
 enum CaseSources {
+    /// The table's `^[a-z0-9][a-z0-9_.-]{0,31}$`, byte by byte: a regular expression's `$` here
+    /// would also pass a code with a newline after it, which the table then refuses.
     static func isSystemCode(_ text: String) -> Bool {
-        text.range(of: #"^[a-z0-9][a-z0-9_.-]{0,31}$"#, options: .regularExpression) != nil
+        isCode(text, longest: 32)
+    }
+
+    static func isCode(_ text: String, longest: Int) -> Bool {
+        let bytes = Array(text.utf8)
+        func plain(_ b: UInt8) -> Bool { (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) }
+        guard let first = bytes.first, plain(first), bytes.count <= longest else { return false }
+        return bytes.dropFirst().allSatisfy { plain($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
     }
 
     /// SHA-256 of the body as sent, its keys sorted, so that the same case sent again with its
@@ -70,7 +79,8 @@ enum CaseSources {
             checker.fail("source.system", "1 to 32 lowercase letters, digits, '.', '_' or '-'")
         }
         let id = source.id ?? ""
-        if id.isEmpty || id.count > 100 || id.contains(where: { $0.isNewline || $0 == "\u{0}" }) {
+        // Counted as PostgreSQL's char_length counts: code points, not characters.
+        if id.isEmpty || id.unicodeScalars.count > 100 || id.contains(where: { $0.isNewline || $0 == "\u{0}" }) {
             checker.fail("source.id", "the case's id in its system: 1 to 100 characters")
         }
         if let back = source.reportBack, !Subscriptions.isCode(back) {

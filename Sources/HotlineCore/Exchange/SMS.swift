@@ -92,7 +92,8 @@ public enum SMSOutbox {
                 SELECT m.kind, m.case_id, m.unit_code, m.urgent, m.attempts, m.created_at, m.deadline_id,
                        c.number, c.anonymous, c.status, c.reply_id, t.body,
                        CASE WHEN m.unit_code IS NULL THEN cc.phone ELSE l.phone END AS phone,
-                       coalesce(u.name, ru.name) AS unit_name, d.due_at
+                       coalesce(u.name, ru.name) AS unit_name, d.due_at,
+                       EXISTS (SELECT FROM sms_messages n WHERE n.case_id = m.case_id AND n.kind = m.kind AND n.id > m.id) AS superseded
                 FROM sms_messages m JOIN cases c ON c.id = m.case_id JOIN sms_templates t ON t.kind = m.kind
                 LEFT JOIN case_contacts cc ON cc.case_id = m.case_id
                 LEFT JOIN unit_liaisons l ON l.unit_code = m.unit_code
@@ -113,7 +114,10 @@ public enum SMSOutbox {
             }
             let caseId: Int64 = try row.value("case_id")
             let replyId: Int64? = try row.value("reply_id")
-            if kind == "survey", try row.value("status", as: String.self) != "replied" || replyId == nil {
+            // A survey asks about the reply it was made for: none once the case was visited or
+            // reopened, nor once a later reply has its own survey.
+            let superseded: Bool = try row.value("superseded")
+            if kind == "survey", try row.value("status", as: String.self) != "replied" || replyId == nil || superseded {
                 try await finish(id, status: "skipped", reason: "the reply was visited or reopened before the survey went",
                                  on: connection, logger: logger)
                 return false

@@ -109,7 +109,7 @@ public enum Subscriptions {
     }
 
     static func isCode(_ text: String) -> Bool {
-        text.range(of: #"^[a-z0-9][a-z0-9_.-]{0,63}$"#, options: .regularExpression) != nil
+        CaseSources.isCode(text, longest: 64)
     }
 
     public static func create(
