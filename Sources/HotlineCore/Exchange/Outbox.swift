@@ -36,6 +36,14 @@ public struct OutboxPolicy: Sendable {
         (self.maxAttempts, self.maxAge, self.firstRetry, self.longestRetry) = (maxAttempts, maxAge, firstRetry, longestRetry)
     }
 
+    /// When a failed message (a webhook delivery, an SMS) is tried next, or nil: park it, its
+    /// attempts or its age (from `since`) used up.
+    func retry(afterAttempt attempts: Int, since: Date, at now: Date) -> Date? {
+        guard attempts < maxAttempts, now.timeIntervalSince(since) < maxAge else { return nil }
+        var random = SystemRandomNumberGenerator()
+        return now.addingTimeInterval(delay(afterAttempt: attempts, using: &random)).wholeSecond
+    }
+
     /// Exponential back-off with full jitter: somewhere up to first × 2^(attempts − 1), capped.
     func delay(afterAttempt attempts: Int, using random: inout some RandomNumberGenerator) -> TimeInterval {
         let ceiling = min(longestRetry, firstRetry * pow(2, Double(max(attempts - 1, 0))))
@@ -200,19 +208,16 @@ public enum Outbox {
                 Counter(label: "hotline_webhook_deliveries_parked_total").increment()
                 return .failed
             case .failed(let reason), .unreachable(let reason):
-                let age = now.timeIntervalSince(try row.value("since", as: Date.self))
-                if attempts >= policy.maxAttempts || age >= policy.maxAge {
-                    try await park(id, attempts: attempts, reason: reason, on: connection, logger: logger)
-                    logger.warning("webhook delivery parked", metadata: ["delivery": "\(id)", "attempts": "\(attempts)"])
-                    Counter(label: "hotline_webhook_deliveries_parked_total").increment()
-                } else {
-                    var random = SystemRandomNumberGenerator()
-                    let next = now.addingTimeInterval(policy.delay(afterAttempt: attempts, using: &random)).wholeSecond
+                if let next = policy.retry(afterAttempt: attempts, since: try row.value("since"), at: now) {
                     try await connection.execute("""
                         UPDATE deliveries SET attempts = \(Int32(attempts)), next_attempt_at = \(next), last_error = \(String(reason.prefix(500)))
                         WHERE id = \(id)
                         """, logger: logger)
                     Counter(label: "hotline_webhook_retries_total").increment()
+                } else {
+                    try await park(id, attempts: attempts, reason: reason, on: connection, logger: logger)
+                    logger.warning("webhook delivery parked", metadata: ["delivery": "\(id)", "attempts": "\(attempts)"])
+                    Counter(label: "hotline_webhook_deliveries_parked_total").increment()
                 }
                 if case .unreachable = outcome { return .unreachable }
                 return .failed

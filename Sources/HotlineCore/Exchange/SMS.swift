@@ -170,28 +170,23 @@ public enum SMSOutbox {
                 Counter(label: "hotline_sms_sent_total", dimensions: [("kind", kind)]).increment()
                 return true
             case .gone, .failed, .unreachable:
-                let reason: String
-                switch outcome {
-                case .failed(let text), .unreachable(let text): reason = text
-                default: reason = "the gateway answered 410"
-                }
-                let created: Date = try row.value("created_at")
-                if attempts >= policy.maxAttempts || now.timeIntervalSince(created) >= policy.maxAge {
+                var reason = "the gateway answered 410"
+                if case .failed(let text) = outcome { reason = text }
+                if case .unreachable(let text) = outcome { reason = text }
+                guard let next = policy.retry(afterAttempt: attempts, since: try row.value("created_at"), at: now) else {
                     try await connection.execute("""
                         UPDATE sms_messages SET status = 'parked', attempts = \(Int32(attempts)), last_error = \(String(reason.prefix(200)))
                         WHERE id = \(id)
                         """, logger: logger)
                     logger.warning("sms parked", metadata: ["sms": "\(id)", "kind": "\(kind)"])
                     Counter(label: "hotline_sms_parked_total").increment()
-                } else {
-                    var random = SystemRandomNumberGenerator()
-                    let next = now.addingTimeInterval(policy.delay(afterAttempt: attempts, using: &random)).wholeSecond
-                    try await connection.execute("""
-                        UPDATE sms_messages SET attempts = \(Int32(attempts)), next_attempt_at = \(next), last_error = \(String(reason.prefix(200)))
-                        WHERE id = \(id)
-                        """, logger: logger)
-                    Counter(label: "hotline_sms_retries_total").increment()
+                    return false
                 }
+                try await connection.execute("""
+                    UPDATE sms_messages SET attempts = \(Int32(attempts)), next_attempt_at = \(next), last_error = \(String(reason.prefix(200)))
+                    WHERE id = \(id)
+                    """, logger: logger)
+                Counter(label: "hotline_sms_retries_total").increment()
                 return false
             }
         }
