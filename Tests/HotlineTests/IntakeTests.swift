@@ -67,6 +67,56 @@ import Testing
         }
     }
 
+    /// No row is held by one intake until its COMMIT for the next to wait on (issue 15): an
+    /// intake whose transaction is still open holds up no other intake of its day.
+    @Test func anOpenIntakeHoldsUpNoOtherIntakeOfItsDay() async throws {
+        try await withHotline { hotline in
+            _ = try await hotline.fileCase()  // the day has begun numbering
+            let logger = TestDatabase.logger
+            let operatorId = try await hotline.sql { connection in
+                try await connection.query("SELECT id FROM users WHERE role = 'operator' LIMIT 1", logger: logger).collect()[0].decode(Int64.self)
+            }
+            let staff = Staff(id: operatorId, role: .operator, unit: nil)
+            let input = try JSONDecoder().decode(NewCase.self, from: Data(CaseBodies.complaint().utf8))
+            let now = hotline.clock.now()
+            let numbers = try await hotline.database.transaction(logger: logger) { first in
+                let held = try await Intake.accept(input, by: staff, at: now, on: first, logger: logger)
+                // While the first is open: a wait for any of its rows fails after the lock timeout
+                // (a detector of waiting, not a measure of speed).
+                let other = try await hotline.database.transaction(logger: logger) { second in
+                    try await second.query("SET LOCAL lock_timeout = '5s'", logger: logger)
+                    return try await Intake.accept(input, by: staff, at: now, on: second, logger: logger)
+                }
+                return [held.number, other.number]
+            }
+            let ofTheDay = numbers.filter { $0.hasPrefix("20260302") && $0.count == 14 }
+            #expect(numbers[0] < numbers[1], "\(numbers)")
+            #expect(ofTheDay.count == 2)
+        }
+    }
+
+    /// The first intakes of a day, all at once: one makes the day's base, each gets a number of
+    /// the day of its own.
+    @Test func theFirstIntakesOfADayAtOnceEachGetANumber() async throws {
+        try await withHotline(start: Timestamp.parse("2026-03-03T00:00:01+08:00")!) { hotline in
+            let tokens = try await ConcurrencyTests.tokens(hotline, 12, role: .operator, unit: nil)
+            let outcomes = try await ConcurrencyTests.race(hotline, "/api/v1/cases", body: CaseBodies.complaint(), tokens: tokens)
+            #expect(ConcurrencyTests.count(outcomes, status: 201) == 12, "\(outcomes)")
+            var numbers: [String] = []
+            for outcome in outcomes {
+                let object = try JSONSerialization.jsonObject(with: Data(outcome.text.utf8)) as? [String: Any]
+                numbers.append(object?["number"] as? String ?? "")
+            }
+            let ofTheDay = numbers.filter { $0.hasPrefix("20260303") }
+            #expect(Set(numbers).count == 12)
+            #expect(ofTheDay.count == 12)
+            // Unique and increasing, not gapless: the next is above every one of them.
+            let next = try await hotline.request(.post, "/api/v1/cases", as: "operator", body: CaseBodies.complaint()).object()["number"] as! String
+            let below = numbers.filter { $0 < next }
+            #expect(below.count == 12)
+        }
+    }
+
     @Test func aConsultationAnsweredDirectlyClosesAtOnce() async throws {
         try await withHotline { hotline in
             let first = try await KnowledgeTests.publish(hotline, ["unit": "hrss", "title": "灵活就业人员参加职工养老保险", "body": "可通过爱山东APP办理参保登记。"])

@@ -77,13 +77,15 @@ import Testing
                     let userId = try await connection.query(
                         "INSERT INTO users (name, role) VALUES ('旧系统派单员', 'dispatcher') RETURNING id", logger: logger
                     ).collect()[0].decode(Int64.self)
-                    let staff = Staff(id: userId, role: .operator, unit: nil)
-                    var ids: [Int64] = []
-                    for _ in 0..<2 {
-                        let input = try JSONDecoder().decode(NewCase.self, from: Data(CaseBodies.complaint().utf8))
-                        ids.append(try await Intake.accept(input, by: staff, at: Timestamp.parse("2026-03-02T09:00:00+08:00")!,
-                                                           on: connection, logger: logger).id)
-                    }
+                    // Two cases as schema 13 numbered them: the day's row counted to 2.
+                    let ids = try await connection.query("""
+                        INSERT INTO cases (number, channel, case_type, urgency, category, subject, description, anonymous,
+                                           confidential, contact_consent, status, accepted_at, accepted_by)
+                        SELECT '2026030200000' || n, 'phone', 'complaint', 'normal', 'housing.property', '楼道灯坏了', '三号楼楼道灯坏了一周',
+                               false, false, true, 'in_progress', '2026-03-02 09:00:00+08', \(userId)
+                        FROM generate_series(1, 2) n ORDER BY n RETURNING id
+                        """, logger: logger).collect().map { try $0.decode(Int64.self) }
+                    try await connection.query("INSERT INTO case_number_days (day, last_seq) VALUES ('2026-03-02', 2)", logger: logger)
                     // As the old code left them: one case signed at 23:59:59.4 with an extension
                     // pending; one whose assignment was cancelled with a return still pending.
                     try await connection.query("""
@@ -136,6 +138,12 @@ import Testing
                         SELECT met_at <= due_at FROM deadlines WHERE step = 'sign'
                         """, logger: logger).collect()
                     #expect(try sign.first?.decode(Bool.self) == true)
+                    // The day's numbers go on after the upgrade of the numbering (sql/0023).
+                    let input = try JSONDecoder().decode(NewCase.self, from: Data(CaseBodies.complaint().utf8))
+                    let userId = try await connection.query("SELECT id FROM users LIMIT 1", logger: logger).collect()[0].decode(Int64.self)
+                    let next = try await Intake.accept(input, by: Staff(id: userId, role: .operator, unit: nil),
+                                                       at: Timestamp.parse("2026-03-02T18:00:00+08:00")!, on: connection, logger: logger)
+                    #expect(next.number == "20260302000003")
                 }
             }
         }

@@ -6,6 +6,8 @@ import Testing
 /// DOMAIN §11 and §13: the record defends itself, even against the service's own role.
 @Suite("Record defence") struct RecordDefenceTests {
     /// The tables that are only ever appended to, or frozen once written.
+    /// Tables only the database's own functions write.
+    static let keptByTheDatabase: Set<String> = ["appraisal_facts", "appraisal_sums"]
     static let appendOnly = ["case_events", "urgings", "escalations", "appraisal_revisions", "knowledge_versions",
                              "reply_reviews", "contacts"]
 
@@ -123,9 +125,11 @@ import Testing
                     """, logger: TestDatabase.logger).collect()
             }
             var updates: Set<String> = [], deletes: Set<String> = [], unreadable: [String] = [], truncatable: [String] = []
+            var appendable: Set<String> = []
             for row in rows {
                 let (table, select, insert, update, delete, truncate) = try row.decode((String, Bool, Bool, Bool, Bool, Bool).self)
-                if !select || (!insert && table != "schema_migrations") { unreadable.append(table) }
+                if !select || (!insert && !Self.keptByTheDatabase.contains(table) && table != "schema_migrations") { unreadable.append(table) }
+                if insert { appendable.insert(table) }
                 if update { updates.insert(table) }
                 if delete { deletes.insert(table) }
                 if truncate { truncatable.append(table) }
@@ -144,6 +148,10 @@ import Testing
             #expect(deletes == ["category_routes", "category_time_limits", "calendar_days", "idempotency_keys", "rate_limits",
                                 "lookup_locks"])
             #expect(updates.isDisjoint(with: Self.appendOnly) && deletes.isDisjoint(with: Self.appendOnly))
+            // The appraisal's facts are written by the database's own functions alone (sql/0022):
+            // the service reads them and cannot forge one.
+            let written = appendable.union(updates).union(deletes).intersection(Self.keptByTheDatabase)
+            #expect(written.isEmpty, "\(written)")
         }
     }
 }

@@ -332,13 +332,19 @@ public enum Appraisal {
     /// denominators (it is not an average of monthly rates). With `unit`, that unit's line
     /// alone, computed from its own rows only and so not ranked: what a handler asks for.
     /// With `rollup`, each parent's line summed with every unit below it, beside the ranking.
+    /// Read from the facts the database keeps as the record changes; with `recount`, counted
+    /// again from the whole record instead (the oracle the facts are checked against).
     public static func compute(
-        _ period: Period, unit only: String? = nil, rollup: Bool = false, at now: Date, on connection: PostgresConnection,
-        logger: Logger
+        _ period: Period, unit only: String? = nil, rollup: Bool = false, recount: Bool = false, at now: Date,
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> AppraisalReport {
         let months = period.month != nil ? [period]
             : (1...12).map { Period(String(format: "%04d-%02d", period.year, $0))! }.filter { $0.start < now }
-        let totals = try await AppraisalRecord.counts(months, unit: only, at: now, on: connection, logger: logger)
+        // A unit with nothing counted is a unit without figures, however it was read.
+        let counted = try await recount
+            ? AppraisalRecord.counts(months, unit: only, at: now, on: connection, logger: logger)
+            : AppraisalFacts.counts(months, unit: only, at: now, on: connection, logger: logger)
+        let totals = counted.filter { $0.value != Counts() }
         let weights = try await self.weights(on: connection, logger: logger)
         let units = try await connection.rows("""
             SELECT code, name, unit_group, parent, active FROM units WHERE \(only)::text IS NULL OR code = \(only) ORDER BY code

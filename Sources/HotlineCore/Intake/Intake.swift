@@ -39,30 +39,25 @@ public enum Intake {
         try await checkReferences(valid, on: connection, logger: logger)
         let cited = try await KnowledgeBase.citable(valid.directAnswer?.articleIds ?? [], at: now, on: connection, logger: logger)
 
-        // The day's counter row stays locked until COMMIT, so every intake of the day queues
-        // behind it: it is taken last, in the statement that stores the case and its contact,
-        // and only the timeline event and the idempotency record follow before the commit.
+        // The number comes from a sequence (sql/0023): no row of the day is held to COMMIT, so
+        // intakes of the same day do not wait for each other. The case and its contact are one
+        // statement.
         let search = searchVectors(valid)
         let answered = valid.directAnswer != nil
         let (status, closure) = StepRunner.creates(answered ? .answerDirectly : .accept)
         let row = try await connection.row(Store(query: """
-            WITH next AS (
-                INSERT INTO case_number_days (day, last_seq) VALUES (\(LocalDate(now).description)::date, 1)
-                ON CONFLICT (day) DO UPDATE SET last_seq = case_number_days.last_seq + 1
-                RETURNING day, last_seq
-            ), stored AS (
+            WITH stored AS (
                 INSERT INTO cases (number, channel, case_type, urgency, category, subject, description,
                                    address, region, latitude, longitude, anonymous, confidential, contact_consent,
                                    status, closure, accepted_at, accepted_by, closed_at, direct_answer,
                                    search_units, search_center, search_version)
-                SELECT to_char(next.day, 'YYYYMMDD') || lpad(next.last_seq::text, 6, '0'),
+                SELECT next_case_number(\(LocalDate(now).description)::date),
                        \(valid.channel.rawValue), \(valid.type.rawValue), \(valid.urgency.rawValue),
                        \(valid.category), \(valid.subject), \(valid.description),
                        \(valid.location?.address), \(valid.location?.region), \(valid.location?.latitude), \(valid.location?.longitude),
                        \(valid.citizen.anonymous), \(valid.citizen.confidential), \(valid.citizen.contactConsent),
                        \(status.rawValue), \(closure?.rawValue), \(now), \(staff.id), \(answered ? now : nil),
                        \(valid.directAnswer?.text), \(search.units)::tsvector, \(search.center)::tsvector, \(FreeText.version)
-                FROM next
                 RETURNING id, number, accepted_at, closed_at
             ), contact AS (
                 INSERT INTO case_contacts (case_id, name, phone)

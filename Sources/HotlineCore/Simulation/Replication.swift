@@ -28,6 +28,9 @@ public enum Replication {
         ("escalations", ["case_id": "cases", "deadline_id": "deadlines"]),
         ("case_events", ["case_id": "cases"]),
         ("case_articles", ["case_id": "cases"]),
+        // A copy's appraisal facts are its original's (the copy is the same record); the sums
+        // are added up from them once every copy is made.
+        ("appraisal_facts", ["case_id": "cases"]),
     ]
 
     /// Copies the first `baseCases` cases (by id) `copies` times.
@@ -58,6 +61,9 @@ public enum Replication {
         }
         for copy in copies {
             try await database.transaction(logger: logger) { connection in
+                // The copied events would each compute their case's facts again at COMMIT: the
+                // facts are copied instead (the owner's right; back on at the end of the copy).
+                try await connection.query("ALTER TABLE case_events DISABLE TRIGGER case_events_appraisal", logger: logger)
                 for (table, references) in tables {
                     let names = columns[table]!
                     let values = names.map { column -> String in
@@ -82,6 +88,10 @@ public enum Replication {
                     UPDATE cases c SET reply_id = o.reply_id + \(replyShift)
                     FROM cases o WHERE o.id <= \(baseCases) AND o.reply_id IS NOT NULL AND c.id = o.id + \(caseShift)
                     """, logger: logger)
+                // The copies' other deferred triggers run now: a table with pending trigger events
+                // cannot be altered.
+                try await connection.query("SET CONSTRAINTS ALL IMMEDIATE", logger: logger)
+                try await connection.query("ALTER TABLE case_events ENABLE ALWAYS TRIGGER case_events_appraisal", logger: logger)
             }
             progress?(copy)
         }
@@ -90,10 +100,21 @@ public enum Replication {
                 try await connection.query(PostgresQuery(unsafeSQL:
                     "SELECT setval(pg_get_serial_sequence('\(table)', 'id'), (SELECT max(id) FROM \(table)))"), logger: logger)
             }
+            // A day's next number follows the copies' last (sql/0023: a number is the sequence's
+            // value less the day's base).
             try await connection.query("""
-                INSERT INTO case_number_days (day, last_seq)
-                SELECT to_date(left(number, 8), 'YYYYMMDD'), max(right(number, 6)::int) FROM cases GROUP BY 1
-                ON CONFLICT (day) DO UPDATE SET last_seq = greatest(case_number_days.last_seq, excluded.last_seq)
+                INSERT INTO case_number_days (day, base)
+                SELECT to_date(left(number, 8), 'YYYYMMDD'), (SELECT last_value FROM case_numbers) - max(right(number, 6)::int) - 1
+                FROM cases GROUP BY 1
+                ON CONFLICT (day) DO UPDATE SET base = least(case_number_days.base, excluded.base)
+                """, logger: logger)
+            try await connection.query("DELETE FROM appraisal_sums", logger: logger)
+            try await connection.query("""
+                INSERT INTO appraisal_sums
+                SELECT unit, month, sum(sign_num), sum(sign_den), sum(response_num), sum(response_den), sum(reply_num),
+                       sum(reply_den), sum(rated), sum(satisfied), sum(resolved), sum(reopens), sum(replies),
+                       sum(rejected_returns), sum(escalations), sum(sent_back), sum(overdue)
+                FROM appraisal_facts GROUP BY month, unit
                 """, logger: logger)
         }
     }

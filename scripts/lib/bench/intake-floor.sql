@@ -16,23 +16,18 @@ ON CONFLICT (scope, key) DO UPDATE
 RETURNING key;
 SELECT (SELECT active FROM categories WHERE code = :category) AS category_active,
        (SELECT unit_group FROM units WHERE code = :region) AS region_group;
-WITH next AS (
-    INSERT INTO case_number_days (day, last_seq) VALUES (:day::date, 1)
-    ON CONFLICT (day) DO UPDATE SET last_seq = case_number_days.last_seq + 1
-    RETURNING day, last_seq
-), stored AS (
+WITH stored AS (
     INSERT INTO cases (number, channel, case_type, urgency, category, subject, description,
                        address, region, latitude, longitude, anonymous, confidential, contact_consent,
                        status, closure, accepted_at, accepted_by, closed_at, direct_answer,
                        search_units, search_center, search_version)
-    SELECT to_char(next.day, 'YYYYMMDD') || lpad(next.last_seq::text, 6, '0'),
+    SELECT next_case_number(:day::date),
            :channel, :type, :urgency,
            :category, :subject, :description,
            :address, :region, NULL, NULL,
            :false, :false, :true,
            :status, NULL, :now, :user_id, NULL,
            NULL, :search_units::tsvector, NULL::tsvector, :search_version
-    FROM next
     RETURNING id, number, accepted_at, closed_at
 ), contact AS (
     INSERT INTO case_contacts (case_id, name, phone)
