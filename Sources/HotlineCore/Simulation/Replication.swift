@@ -108,14 +108,7 @@ public enum Replication {
                 FROM cases GROUP BY 1
                 ON CONFLICT (day) DO UPDATE SET base = least(case_number_days.base, excluded.base)
                 """, logger: logger)
-            try await connection.query("DELETE FROM appraisal_sums", logger: logger)
-            try await connection.query("""
-                INSERT INTO appraisal_sums
-                SELECT unit, month, sum(sign_num), sum(sign_den), sum(response_num), sum(response_den), sum(reply_num),
-                       sum(reply_den), sum(rated), sum(satisfied), sum(resolved), sum(reopens), sum(replies),
-                       sum(rejected_returns), sum(escalations), sum(sent_back), sum(overdue)
-                FROM appraisal_facts GROUP BY month, unit
-                """, logger: logger)
+            try await connection.query("SELECT appraisal_sums_from_facts()", logger: logger)
         }
     }
 }
