@@ -295,10 +295,8 @@ public enum CaseQueries {
                         SELECT \(filter.category)::text
                         UNION SELECT k.code FROM categories k JOIN tree ON k.parent = tree.code)
                     SELECT code FROM tree))
-              AND (\(filter.text)::text IS NULL OR c.id = ANY(ARRAY(
-                    SELECT id FROM cases WHERE number = \(filter.text)
-                    UNION ALL SELECT id FROM cases WHERE search_units @@ \(words)::tsquery
-                    UNION ALL SELECT id FROM cases WHERE \(searchCenter) AND search_center @@ \(words)::tsquery)))
+              AND (\(filter.text)::text IS NULL OR c.number = \(filter.text) OR c.search_units @@ \(words)::tsquery
+                   OR (\(searchCenter) AND c.search_center @@ \(words)::tsquery))
               AND (\(filter.acceptedFrom)::timestamptz IS NULL OR c.accepted_at >= \(filter.acceptedFrom))
               AND (\(filter.acceptedTo)::timestamptz IS NULL OR c.accepted_at <= \(filter.acceptedTo))
               AND (\(filter.leadUnit)::text IS NULL OR EXISTS (

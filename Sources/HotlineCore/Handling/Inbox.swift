@@ -38,22 +38,12 @@ public enum Inbox {
         guard (1...500).contains(limit) else { throw HotlineError.validation(field: "limit", "must be between 1 and 500") }
         // An inbox is short and changes as it is worked: a position is cursor enough.
         let offset = try cursor.map { Int(try Cursor.decode($0)) - 1 } ?? 0
-        let rows = try await connection.rows(staff.isUnitDispatcher ? subCenterQuery(staff.unit!, offset: offset, limit: limit) : """
-            SELECT c.id, c.number, c.subject, c.case_type, c.urgency, c.category, c.confidential, c.status AS case_status,
-                   a.role = 'lead' AS unit_leads,
-                   a.role, a.status, d.step, d.due_at, d.warn_at
-            FROM assignments a
-            JOIN cases c ON c.id = a.case_id
-            LEFT JOIN LATERAL (
-                SELECT step, due_at, warn_at FROM deadlines
-                WHERE assignment_id = a.id AND met_at IS NULL AND closed_at IS NULL AND step IN ('sign', 'reply', 'opinion', 'review', 'contact')
-                ORDER BY due_at LIMIT 1
-            ) d ON true
-            WHERE a.unit_code = \(staff.unit!) AND a.status IN ('dispatched', 'signed')
-              AND c.status IN ('dispatched', 'in_progress', 'return_requested')
-            ORDER BY d.due_at NULLS LAST, a.id
-            OFFSET \(offset) LIMIT \(limit + 1)
-            """, logger: logger)
+        let rows: [PostgresRandomAccessRow]
+        if staff.isUnitDispatcher {
+            rows = try await connection.rows(subCenterQuery(staff.unit!, offset: offset, limit: limit), logger: logger)
+        } else {
+            rows = try await handlerRows(staff.unit!, offset: offset, limit: limit, on: connection, logger: logger)
+        }
         let page = Array(rows.prefix(limit))
         let texts = try await CaseText.page(try page.map(CaseText.protection), for: staff, on: connection, logger: logger)
         let items = try page.map { row -> InboxItem in
@@ -76,6 +66,52 @@ public enum Inbox {
         }
         let next = rows.count > limit ? Cursor.encode(Int64(offset + limit + 1)) : nil
         return Page(items: items, nextCursor: next)
+    }
+
+    static let handlerColumns = """
+        c.id, c.number, c.subject, c.case_type, c.urgency, c.category, c.confidential, c.status AS case_status,
+        a.role = 'lead' AS unit_leads, a.role, a.status
+        """
+    static let handlerSteps = "('sign', 'reply', 'opinion', 'review', 'contact')"
+
+    /// A unit's open assignments, the one whose next deadline falls first first, then those
+    /// with no deadline running (by assignment). Read in the unit's open deadlines in the order
+    /// they fall (deadlines_unit_open), each assignment at its earliest one, so that a page of an
+    /// inbox of ten thousand reads a page of rows, not the ten thousand; the few assignments with
+    /// nothing running are read only when a page gets to them.
+    static func handlerRows(
+        _ unit: String, offset: Int, limit: Int, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [PostgresRandomAccessRow] {
+        let wanted = offset + limit + 1
+        let running = try await connection.rows("""
+            SELECT \(unescaped: handlerColumns), d.step, d.due_at, d.warn_at
+            FROM deadlines d
+            JOIN assignments a ON a.id = d.assignment_id
+            JOIN cases c ON c.id = a.case_id
+            WHERE d.unit_code = \(unit) AND d.met_at IS NULL AND d.closed_at IS NULL AND d.step IN \(unescaped: handlerSteps)
+              AND a.unit_code = \(unit) AND a.status IN ('dispatched', 'signed')
+              AND c.status IN ('dispatched', 'in_progress', 'return_requested')
+              AND NOT EXISTS (
+                  SELECT FROM deadlines e
+                  WHERE e.assignment_id = a.id AND e.met_at IS NULL AND e.closed_at IS NULL AND e.step IN \(unescaped: handlerSteps)
+                    AND (e.due_at, e.id) < (d.due_at, d.id))
+            ORDER BY d.due_at, a.id
+            LIMIT \(wanted)
+            """, logger: logger)
+        guard running.count < wanted else { return Array(running.dropFirst(offset)) }
+        let idle = try await connection.rows("""
+            SELECT \(unescaped: handlerColumns), NULL::text AS step, NULL::timestamptz AS due_at, NULL::timestamptz AS warn_at
+            FROM assignments a
+            JOIN cases c ON c.id = a.case_id
+            WHERE a.unit_code = \(unit) AND a.status IN ('dispatched', 'signed')
+              AND c.status IN ('dispatched', 'in_progress', 'return_requested')
+              AND NOT EXISTS (
+                  SELECT FROM deadlines e
+                  WHERE e.assignment_id = a.id AND e.met_at IS NULL AND e.closed_at IS NULL AND e.step IN \(unescaped: handlerSteps))
+            ORDER BY a.id
+            OFFSET \(max(0, offset - running.count)) LIMIT \(wanted - max(offset, running.count))
+            """, logger: logger)
+        return Array(running.dropFirst(offset)) + idle
     }
 
     /// A sub-center's work: its unit's signed lead assignments with a reply to review, a request

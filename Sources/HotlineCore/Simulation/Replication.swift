@@ -33,6 +33,22 @@ public enum Replication {
         ("appraisal_facts", ["case_id": "cases"]),
     ]
 
+    /// Moves the id sequence of every table a copy writes to at least `floor`: rows made by the
+    /// service's operations after it (a benchmark's open cases) stay clear of the ids later
+    /// copies take, which follow the original's extent from below.
+    public static func reserveIds(from floor: Int64, database: Database, logger: Logger) async throws {
+        try await database.transaction(logger: logger) { connection in
+            for table in tables.map(\.name) {
+                guard try await connection.row("""
+                    SELECT 1 FROM information_schema.columns WHERE table_schema = 'public' AND table_name = \(table) AND column_name = 'id'
+                    """, logger: logger) != nil else { continue }
+                try await connection.query(PostgresQuery(unsafeSQL: """
+                    SELECT setval(pg_get_serial_sequence('\(table)', 'id'), greatest(\(floor), (SELECT coalesce(max(id), 0) FROM \(table))))
+                    """), logger: logger)
+            }
+        }
+    }
+
     /// Copies the first `baseCases` cases (by id) `copies` times.
     public static func replicate(
         baseCases: Int64, copies: ClosedRange<Int>, database: Database, logger: Logger,
