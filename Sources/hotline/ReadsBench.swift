@@ -22,6 +22,9 @@ struct ReadsFixture: AsyncParsableCommand {
     /// The open cases are accepted from this day on: after the simulated year, so that no copy of
     /// it ever makes a number of these days, and before the hour the service is read at.
     static let firstDay = LocalDate(year: 2027, month: 1, day: 4)!
+    /// The open cases' ids (and their rows') start here: far above any id a copy of the
+    /// record takes, up to 12 M cases and their events.
+    static let reservedIds: Int64 = 2_000_000_000
     /// The service's clock while it is read (set through --test-clock by scripts/bench).
     static let readAt = Timestamp.parse("2027-01-20T10:00:00+08:00")!
 
@@ -47,8 +50,7 @@ struct ReadsFixture: AsyncParsableCommand {
             if made < open {
                 print("opening \(open - made) cases in the inbox of \(cast.unit)…")
                 let started = ContinuousClock.now
-                // Far above any id a copy of the record takes, up to 12 M cases and their events.
-                try await Replication.reserveIds(from: 2_000_000_000, database: db, logger: logger)
+                try await Replication.reserveIds(from: Self.reservedIds, database: db, logger: logger)
                 try await Self.openCases(made..<open, cast: cast, database: db, logger: logger)
                 try await db.read(logger: logger) { try await $0.query("ANALYZE", logger: logger) }
                 print("opened in \(ContinuousClock.now - started)")
