@@ -177,19 +177,20 @@ import Testing
                     WHERE met_at IS NULL AND closed_at IS NULL AND case_id = (SELECT id FROM cases WHERE number = \(numbers[3]))
                     """, logger: TestDatabase.logger)
             }
-            // The order of the query the inbox used to make over all of the unit's assignments.
+            // The order of the query the inbox used to make over all of the unit's assignments
+            // (deadlines due at the same moment in the order they were opened).
             let expected = try await hotline.sql { connection in
                 try await connection.query("""
                     SELECT c.number FROM assignments a
                     JOIN cases c ON c.id = a.case_id
                     LEFT JOIN LATERAL (
-                        SELECT due_at FROM deadlines
+                        SELECT id, due_at FROM deadlines
                         WHERE assignment_id = a.id AND met_at IS NULL AND closed_at IS NULL AND step IN ('sign', 'reply', 'opinion', 'review', 'contact')
-                        ORDER BY due_at LIMIT 1
+                        ORDER BY due_at, id LIMIT 1
                     ) d ON true
                     WHERE a.unit_code = 'housing' AND a.status IN ('dispatched', 'signed')
                       AND c.status IN ('dispatched', 'in_progress', 'return_requested')
-                    ORDER BY d.due_at NULLS LAST, a.id
+                    ORDER BY d.due_at NULLS LAST, d.id, a.id
                     """, logger: TestDatabase.logger).collect().map { try $0.decode(String.self) }
             }
             // act: the inbox two at a time.

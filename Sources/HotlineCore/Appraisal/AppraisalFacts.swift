@@ -25,7 +25,7 @@ enum AppraisalFacts {
                 WHERE month >= appraisal_month(\(start)) AND month < appraisal_month(\(end))
                   AND (\(only)::text IS NULL OR unit = \(only))
                 UNION ALL
-                SELECT * FROM appraisal_running_figures(\(start), \(end), \(now))
+                SELECT * FROM appraisal_running_figures(\(start), \(end), \(now), \(only))
                 WHERE \(only)::text IS NULL OR unit = \(only)
             ) x
             GROUP BY unit

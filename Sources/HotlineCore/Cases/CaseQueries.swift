@@ -280,12 +280,16 @@ public enum CaseQueries {
     /// found first, through the indexes, and only then ordered: left to itself the planner
     /// would walk every case backwards by id hoping to meet a rare word soon.
     static func listQuery(_ filter: CaseFilter, unit: String?, searchCenter: Bool, after: Int64?) -> PostgresQuery {
-        let words = filter.text.flatMap(ChineseText.query(allOf:))
+        // A case number is looked up as one: its digits as text would match (or be scanned for)
+        // all over the record.
+        let isNumber = filter.text.map { $0.utf8.count == 14 && $0.utf8.allSatisfy { (0x30...0x39).contains($0) } } ?? false
+        let words = isNumber ? nil : filter.text.flatMap(ChineseText.query(allOf:))
         return """
             SELECT c.id, c.number, c.status, c.closure, c.channel, c.case_type, c.urgency, c.category, c.subject,
                    c.region, c.accepted_at, c.closed_at, c.confidential,
-                   EXISTS (SELECT 1 FROM assignments a WHERE a.case_id = c.id AND a.unit_code = \(unit) AND a.role = 'lead'
-                           AND a.status NOT IN ('returned', 'cancelled', 'taken_back', 'reassigned')) AS unit_leads
+                   -- A probe per listed case (LIMIT 1 keeps the planner from hashing the unit's every lead first).
+                   coalesce((SELECT true FROM assignments a WHERE a.case_id = c.id AND a.unit_code = \(unit) AND a.role = 'lead'
+                             AND a.status NOT IN ('returned', 'cancelled', 'taken_back', 'reassigned') LIMIT 1), false) AS unit_leads
             FROM cases c
             WHERE (\(filter.status?.rawValue)::text IS NULL OR c.status = \(filter.status?.rawValue))
               AND (\(filter.type?.rawValue)::text IS NULL OR c.case_type = \(filter.type?.rawValue))
@@ -295,8 +299,9 @@ public enum CaseQueries {
                         SELECT \(filter.category)::text
                         UNION SELECT k.code FROM categories k JOIN tree ON k.parent = tree.code)
                     SELECT code FROM tree))
-              AND (\(filter.text)::text IS NULL OR c.number = \(filter.text) OR c.search_units @@ \(words)::tsquery
-                   OR (\(searchCenter) AND c.search_center @@ \(words)::tsquery))
+              AND (\(filter.text)::text IS NULL OR c.number = \(filter.text)
+                   OR (NOT \(isNumber) AND (c.search_units @@ \(words)::tsquery
+                                            OR (\(searchCenter) AND c.search_center @@ \(words)::tsquery))))
               AND (\(filter.acceptedFrom)::timestamptz IS NULL OR c.accepted_at >= \(filter.acceptedFrom))
               AND (\(filter.acceptedTo)::timestamptz IS NULL OR c.accepted_at <= \(filter.acceptedTo))
               AND (\(filter.leadUnit)::text IS NULL OR EXISTS (

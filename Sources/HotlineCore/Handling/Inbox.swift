@@ -74,30 +74,49 @@ public enum Inbox {
         """
     static let handlerSteps = "('sign', 'reply', 'opinion', 'review', 'contact')"
 
-    /// A unit's open assignments, the one whose next deadline falls first first, then those
-    /// with no deadline running (by assignment). Read in the unit's open deadlines in the order
-    /// they fall (deadlines_unit_open), each assignment at its earliest one, so that a page of an
-    /// inbox of ten thousand reads a page of rows, not the ten thousand; the few assignments with
-    /// nothing running are read only when a page gets to them.
+    /// A unit's open assignments, the one whose next deadline falls first first (deadlines due
+    /// at the same moment in the order they were opened), then those with no deadline running
+    /// (by assignment). Read from the unit's open deadlines in the order they fall
+    /// (deadlines_unit_open), each assignment at its earliest: the first few hundred of them are
+    /// taken in that order and joined, more only when those do not fill the page (an assignment
+    /// has at most five open deadlines, one a step, and a deadline of a unit outlives its open
+    /// assignment only briefly), so that a page of an inbox of ten thousand reads a page's worth
+    /// of rows; the few assignments with nothing running are read only when a page gets to them.
     static func handlerRows(
         _ unit: String, offset: Int, limit: Int, on connection: PostgresConnection, logger: Logger
     ) async throws -> [PostgresRandomAccessRow] {
         let wanted = offset + limit + 1
-        let running = try await connection.rows("""
-            SELECT \(unescaped: handlerColumns), d.step, d.due_at, d.warn_at
-            FROM deadlines d
-            JOIN assignments a ON a.id = d.assignment_id
-            JOIN cases c ON c.id = a.case_id
-            WHERE d.unit_code = \(unit) AND d.met_at IS NULL AND d.closed_at IS NULL AND d.step IN \(unescaped: handlerSteps)
-              AND a.unit_code = \(unit) AND a.status IN ('dispatched', 'signed')
-              AND c.status IN ('dispatched', 'in_progress', 'return_requested')
-              AND NOT EXISTS (
-                  SELECT FROM deadlines e
-                  WHERE e.assignment_id = a.id AND e.met_at IS NULL AND e.closed_at IS NULL AND e.step IN \(unescaped: handlerSteps)
-                    AND (e.due_at, e.id) < (d.due_at, d.id))
-            ORDER BY d.due_at, a.id
-            LIMIT \(wanted)
-            """, logger: logger)
+        var bound = 5 * wanted + 64
+        var running: [PostgresRandomAccessRow]
+        while true {
+            running = try await connection.rows("""
+                WITH d AS MATERIALIZED (
+                    SELECT id, assignment_id, step, due_at, warn_at FROM deadlines
+                    WHERE unit_code = \(unit) AND met_at IS NULL AND closed_at IS NULL AND step IN \(unescaped: handlerSteps)
+                    ORDER BY due_at, id
+                    LIMIT \(bound)
+                )
+                SELECT \(unescaped: handlerColumns), d.step, d.due_at, d.warn_at, (SELECT count(*) FROM d) AS scanned
+                FROM d
+                JOIN assignments a ON a.id = d.assignment_id
+                JOIN cases c ON c.id = a.case_id
+                WHERE a.unit_code = \(unit) AND a.status IN ('dispatched', 'signed')
+                  AND c.status IN ('dispatched', 'in_progress', 'return_requested')
+                  AND NOT EXISTS (
+                      SELECT FROM deadlines e
+                      WHERE e.assignment_id = a.id AND e.met_at IS NULL AND e.closed_at IS NULL AND e.step IN \(unescaped: handlerSteps)
+                        AND (e.due_at, e.id) < (d.due_at, d.id))
+                ORDER BY d.due_at, d.id
+                LIMIT \(wanted)
+                """, logger: logger)
+            // Done when the page is full, or every open deadline of the unit was looked at.
+            if running.count >= wanted { break }
+            let seenAll = try await running.isEmpty
+                ? fewer(than: bound, unit, on: connection, logger: logger)
+                : running[0].value("scanned", as: Int.self) < bound
+            if seenAll { break }
+            bound *= 8
+        }
         guard running.count < wanted else { return Array(running.dropFirst(offset)) }
         let idle = try await connection.rows("""
             SELECT \(unescaped: handlerColumns), NULL::text AS step, NULL::timestamptz AS due_at, NULL::timestamptz AS warn_at
@@ -112,6 +131,17 @@ public enum Inbox {
             OFFSET \(max(0, offset - running.count)) LIMIT \(wanted - max(offset, running.count))
             """, logger: logger)
         return Array(running.dropFirst(offset)) + idle
+    }
+
+    /// Whether the unit has fewer open deadlines than `bound` (an empty first look says nothing
+    /// about the ones after it).
+    static func fewer(than bound: Int, _ unit: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        try await connection.row("""
+            SELECT count(*) AS n FROM (
+                SELECT 1 FROM deadlines
+                WHERE unit_code = \(unit) AND met_at IS NULL AND closed_at IS NULL AND step IN \(unescaped: handlerSteps)
+                LIMIT \(bound)) d
+            """, logger: logger)!.value("n", as: Int.self) < bound
     }
 
     /// A sub-center's work: its unit's signed lead assignments with a reply to review, a request
