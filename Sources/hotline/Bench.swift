@@ -10,6 +10,13 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print figures (see scripts/bench).", subcommands: [SweepBench.self, SearchBench.self, AppraisalBench.self, ReadsFixture.self]
     )
+
+    /// The one number a counting query gives.
+    static func count(_ query: PostgresQuery, _ db: Database, _ logger: Logger) async throws -> Int {
+        try await db.read(logger: logger) { connection in
+            try await connection.query(query, logger: logger).collect().first!.decode(Int.self)
+        }
+    }
 }
 
 struct SweepBench: AsyncParsableCommand {
@@ -25,11 +32,7 @@ struct SweepBench: AsyncParsableCommand {
 
     func run() async throws {
         printLinesAsTheyCome()
-        let logger = {
-            var logger = makeLogger("hotline.bench")
-            logger.logLevel = .warning
-            return logger
-        }()
+        let logger = makeLogger("hotline.bench", level: .warning)
         let migrator = try database.migrator()
         let (assignments, due, repeats) = (self.assignments, self.due, self.repeats)
         try await database.withDatabase(logger: logger) { client in
@@ -145,11 +148,7 @@ struct SearchBench: AsyncParsableCommand {
 
     func run() async throws {
         printLinesAsTheyCome()
-        let logger = {
-            var logger = makeLogger("hotline.bench")
-            logger.logLevel = .warning
-            return logger
-        }()
+        let logger = makeLogger("hotline.bench", level: .warning)
         let corpus = try JSONDecoder().decode(Corpus.self, from: Data(contentsOf: URL(fileURLWithPath: self.corpus)))
         let migrator = try database.migrator()
         let (count, searches) = (articles, queries)
@@ -252,11 +251,7 @@ struct AppraisalBench: AsyncParsableCommand {
 
     func run() async throws {
         printLinesAsTheyCome()
-        let logger = {
-            var logger = makeLogger("hotline.bench")
-            logger.logLevel = .error
-            return logger
-        }()
+        let logger = makeLogger("hotline.bench", level: .error)
         let targets = try targets.split(separator: ",").map { text -> Int in
             guard let value = Int(text), value > 0 else { throw ValidationError("--targets are case counts") }
             return value
@@ -267,7 +262,7 @@ struct AppraisalBench: AsyncParsableCommand {
         try await database.withDatabase(logger: logger) { client in
             try await migrator.migrate(client: client, logger: logger)
             let db = Database(client: client)
-            if try await Self.count("SELECT count(*) FROM cases", db, logger) == 0 {
+            if try await Bench.count("SELECT count(*) FROM cases", db, logger) == 0 {
                 print("simulating a year of \(base) cases through the service's operations…")
                 let started = ContinuousClock.now
                 try await YearSimulation(cases: base, from: year.start, to: year.end, seed: 2026, units: 300)
@@ -279,13 +274,13 @@ struct AppraisalBench: AsyncParsableCommand {
                     try await connection.query("CREATE TABLE bench_base AS SELECT max(id) AS last_case FROM cases", logger: logger)
                 }
             }
-            let baseLast = Int64(try await Self.count("SELECT last_case FROM bench_base", db, logger))
-            let baseCases = try await Self.count("SELECT count(*) FROM cases WHERE id <= \(baseLast)", db, logger)
+            let baseLast = Int64(try await Bench.count("SELECT last_case FROM bench_base", db, logger))
+            let baseCases = try await Bench.count("SELECT count(*) FROM cases WHERE id <= \(baseLast)", db, logger)
             let after = Date(timeIntervalSince1970: year.end.timeIntervalSince1970 + 40 * 86_400)
             for target in targets {
                 let copies = Int((Double(target) / Double(baseCases)).rounded(.up)) - 1
                 // The copies so far (the reads' open cases have ids of their own, far above).
-                let have = try await Self.count("""
+                let have = try await Bench.count("""
                     SELECT count(*) FROM cases WHERE id > \(baseLast) AND id < \(ReadsFixture.reservedIds)
                     """, db, logger) / baseCases
                 if copies > have {
@@ -298,10 +293,8 @@ struct AppraisalBench: AsyncParsableCommand {
                     print("copied in \(ContinuousClock.now - started)")
                 }
                 if copyOnly { continue }
-                let total = try await Self.count("SELECT count(*) FROM cases", db, logger)
-                let events = try await db.read(logger: logger) { connection in
-                    try await connection.query("SELECT count(*) FROM case_events", logger: logger).collect().first!.decode(Int.self)
-                }
+                let total = try await Bench.count("SELECT count(*) FROM cases", db, logger)
+                let events = try await Bench.count("SELECT count(*) FROM case_events", db, logger)
                 for (label, period) in [("month \(month)", month), ("year \(year)", year)] {
                     func time(recount: Bool) async throws -> Double {
                         let started = ContinuousClock.now
@@ -324,9 +317,4 @@ struct AppraisalBench: AsyncParsableCommand {
         }
     }
 
-    static func count(_ query: PostgresQuery, _ db: Database, _ logger: Logger) async throws -> Int {
-        try await db.read(logger: logger) { connection in
-            try await connection.query(query, logger: logger).collect().first!.decode(Int.self)
-        }
-    }
 }

@@ -64,3 +64,10 @@ func makeLogger(_ label: String) -> Logger {
     logger.logLevel = level
     return logger
 }
+
+/// A logger at a fixed level, for the commands that print their own progress.
+func makeLogger(_ label: String, level: Logger.Level) -> Logger {
+    var logger = makeLogger(label)
+    logger.logLevel = level
+    return logger
+}

@@ -25,28 +25,20 @@ struct ReadsFixture: AsyncParsableCommand {
     /// The open cases' ids (and their rows') start here: far above any id a copy of the
     /// record takes, up to 12 M cases and their events.
     static let reservedIds: Int64 = 2_000_000_000
-    /// The service's clock while it is read (set through --test-clock by scripts/bench).
-    static let readAt = Timestamp.parse("2027-01-20T10:00:00+08:00")!
 
     func run() async throws {
         printLinesAsTheyCome()
-        let logger = {
-            var logger = makeLogger("hotline.bench")
-            logger.logLevel = .error
-            return logger
-        }()
+        let logger = makeLogger("hotline.bench", level: .error)
         let (open, output) = (self.open, URL(fileURLWithPath: self.output))
         try await database.withDatabase(logger: logger) { client in
             let db = Database(client: client)
             let cast = try await db.transaction(logger: logger) { connection in
                 try await Cast.prepare(on: connection, logger: logger)
             }
-            let made = try await db.read(logger: logger) { connection in
-                try await connection.query("""
-                    SELECT count(*) FROM assignments WHERE unit_code = \(cast.unit) AND role = 'lead'
-                      AND status IN ('dispatched', 'signed') AND dispatched_at >= \(Self.firstDay.startInstant)
-                    """, logger: logger).collect().first!.decode(Int.self)
-            }
+            let made = try await Bench.count("""
+                SELECT count(*) FROM assignments WHERE unit_code = \(cast.unit) AND role = 'lead'
+                  AND status IN ('dispatched', 'signed') AND dispatched_at >= \(Self.firstDay.startInstant)
+                """, db, logger)
             if made < open {
                 print("opening \(open - made) cases in the inbox of \(cast.unit)…")
                 let started = ContinuousClock.now

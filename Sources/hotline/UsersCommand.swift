@@ -144,11 +144,7 @@ struct Seed: AsyncParsableCommand {
 
         func run() async throws {
         printLinesAsTheyCome()
-            let logger = {
-                var logger = makeLogger("hotline.seed")
-                logger.logLevel = .error
-                return logger
-            }()
+            let logger = makeLogger("hotline.seed", level: .error)
             guard let start = LocalDate(iso: from)?.startInstant, let end = LocalDate(iso: to)?.startInstant, start < end else {
                 throw ValidationError("--from and --to must be dates, from before to")
             }

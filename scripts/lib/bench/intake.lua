@@ -29,11 +29,4 @@ function request()
     }, body)
 end
 
-function done(summary, latency, requests)
-    -- One line for scripts/bench: requests, seconds, non-2xx answers, socket errors, p50/p95/p99 (µs).
-    local errors = summary.errors
-    io.write(string.format("RESULT %d %.3f %d %d %d %d %d\n",
-        summary.requests, summary.duration / 1e6, errors.status,
-        errors.connect + errors.read + errors.write + errors.timeout,
-        latency:percentile(50), latency:percentile(95), latency:percentile(99)))
-end
+dofile("scripts/lib/bench/result.lua")
