@@ -44,10 +44,21 @@ public enum CaseQueries {
                    c.address, c.region, c.latitude, c.longitude, c.accepted_at, c.closed_at, c.direct_answer,
                    ARRAY(SELECT article_id FROM case_articles WHERE case_id = c.id ORDER BY position) AS articles,
                    c.transfer_service, c.reopen_count, c.approved_returns, c.exempt_reason,
-                   m.number AS master
-            FROM cases c LEFT JOIN cases m ON m.id = c.merged_into
+                   m.number AS master,
+                   ARRAY(SELECT d.number FROM cases d WHERE d.merged_into = c.id ORDER BY d.id) AS duplicates,
+                   k.unit_code AS contact_unit, k.contacted_at, k.method AS contact_method, k.note AS contact_note,
+                   -- What a case has of each kind below: most have none of most, and each read skipped
+                   -- is a round trip a case page does not wait for.
+                   EXISTS (SELECT FROM replies r WHERE r.case_id = c.id) AS has_replies,
+                   EXISTS (SELECT FROM visits v WHERE v.case_id = c.id) AS has_visits,
+                   EXISTS (SELECT FROM opinions o WHERE o.case_id = c.id) AS has_opinions,
+                   EXISTS (SELECT FROM return_requests r WHERE r.case_id = c.id) AS has_returns,
+                   EXISTS (SELECT FROM extension_requests r WHERE r.case_id = c.id) AS has_extensions,
+                   EXISTS (SELECT FROM case_sources s WHERE s.case_id = c.id) AS has_source
+            FROM cases c LEFT JOIN cases m ON m.id = c.merged_into LEFT JOIN contacts k ON k.case_id = c.id
             WHERE c.id = \(handle.id)
             """, logger: logger)!
+        let has = { (kind: String) throws -> Bool in try row.value("has_\(kind)", as: Bool.self) }
         let text = try await CaseText.of(handle, sight: sight, for: viewer, on: connection, logger: logger)
         let location = Location(
             address: text(try row.value("address", as: String?.self)), region: try row.value("region"),
@@ -88,7 +99,8 @@ public enum CaseQueries {
             )
         }
         let reply = try await replyView(handle, text: text, on: connection, logger: logger)
-        let reviews = try await connection.rows("""
+        // A review is of a reply: none without one.
+        let reviews = try !has("replies") ? [] : try await connection.rows("""
             SELECT r.reply_id, a.unit_code, r.decision, r.reason, r.reviewed_at
             FROM reply_reviews r LEFT JOIN assignments a ON a.id = r.assignment_id
             WHERE r.case_id = \(handle.id) ORDER BY r.id
@@ -100,7 +112,7 @@ public enum CaseQueries {
                 reason: text(try r.value("reason", as: String?.self)), reviewedAt: try r.value("reviewed_at")))
         }
         // An assisting unit reads the answer the citizen got, not the drafts going up for review.
-        let replies: [ReplyEntry] = sight == .otherUnit ? [] : try await connection.rows("""
+        let replies: [ReplyEntry] = try sight == .otherUnit || !has("replies") ? [] : try await connection.rows("""
             SELECT p.id, p.unit_code, p.status, p.outcome, p.text, p.replied_at,
                    CASE WHEN p.status = 'under_review' THEN coalesce(a.unit_code, 'center') END AS reviewer
             FROM replies p LEFT JOIN assignments a ON a.id = p.reviewer_assignment_id
@@ -111,7 +123,7 @@ public enum CaseQueries {
                               outcome: ReplyOutcome(rawValue: try p.value("outcome"))!, text: text(try p.value("text", as: String.self)),
                               repliedAt: try p.value("replied_at"), reviews: reviewsOf[id] ?? [])
         }
-        let visits = try await connection.rows("""
+        let visits = try !has("visits") ? [] : try await connection.rows("""
             SELECT id, visited_at, reached, satisfaction, resolved, note, method FROM visits WHERE case_id = \(handle.id) ORDER BY id
             """, logger: logger).map { v in
             VisitView(id: try v.value("id"), visitedAt: try v.value("visited_at"), reached: try v.value("reached"),
@@ -121,7 +133,7 @@ public enum CaseQueries {
         // An opinion is for the lead unit (and the center); another assisting unit sees only its
         // own, and a reader of no unit (a webhook without one) none.
         let ownUnitOnly: String? = sight == .otherUnit ? viewer.unit ?? "" : nil
-        let opinions = try await connection.rows("""
+        let opinions = try !has("opinions") ? [] : try await connection.rows("""
             SELECT id, unit_code, text, given_at FROM opinions
             WHERE case_id = \(handle.id) AND (\(ownUnitOnly)::text IS NULL OR unit_code = \(ownUnitOnly))
             ORDER BY id
@@ -129,7 +141,7 @@ public enum CaseQueries {
             OpinionView(id: try o.value("id"), unit: try o.value("unit_code"), text: text(try o.value("text", as: String.self)),
                         givenAt: try o.value("given_at"))
         }
-        let returns = try await connection.rows("""
+        let returns = try !has("returns") ? [] : try await connection.rows("""
             SELECT id, unit_code, status, reason, suggested_unit, requested_at, reviewed_at, review_reason
             FROM return_requests WHERE case_id = \(handle.id) ORDER BY id
             """, logger: logger).map { r in
@@ -138,7 +150,7 @@ public enum CaseQueries {
                         suggestedUnit: try r.value("suggested_unit"), requestedAt: try r.value("requested_at"),
                         reviewedAt: try r.value("reviewed_at"), reviewReason: text(try r.value("review_reason", as: String?.self)))
         }
-        let extensions = try await connection.rows("""
+        let extensions = try !has("extensions") ? [] : try await connection.rows("""
             SELECT id, unit_code, status, reason, working_days, approved_days, requested_at, reviewed_at, review_reason
             FROM extension_requests WHERE case_id = \(handle.id) ORDER BY id
             """, logger: logger).map { r in
@@ -149,9 +161,6 @@ public enum CaseQueries {
                         requestedAt: try r.value("requested_at"), reviewedAt: try r.value("reviewed_at"),
                         reviewReason: text(try r.value("review_reason", as: String?.self)))
         }
-        let duplicates = try await connection.rows(
-            "SELECT number FROM cases WHERE merged_into = \(handle.id) ORDER BY id", logger: logger
-        ).map { try $0.value("number", as: String.self) }
         let visitDeadline = byAssignment[nil]?.last.map(\.view)
         return CaseView(
             number: try row.value("number"),
@@ -164,7 +173,9 @@ public enum CaseQueries {
             subject: text(try row.value("subject", as: String.self)),
             description: text(try row.value("description", as: String.self)),
             location: location.isEmpty ? nil : location,
-            citizen: try await citizen(handle, sight: sight, on: connection, logger: logger),
+            // The text's reading of the citizen, where it made one, is the same row.
+            citizen: try await citizen(handle, sight: sight, known: text.sight == .original ? nil : text.identities.first ?? .none,
+                                       on: connection, logger: logger),
             directAnswer: try directAnswer.map { DirectAnswer(text: text($0), articleIds: try row.value("articles")) },
             transfer: transfer.flatMap(EmergencyService.init(rawValue:)).map { TransferView(service: $0, at: closedAt!) },
             acceptedAt: try row.value("accepted_at"),
@@ -172,11 +183,10 @@ public enum CaseQueries {
             assignments: assignments,
             reply: reply,
             replies: replies,
-            firstContact: try await connection.row("""
-                SELECT unit_code, contacted_at, method, note FROM contacts WHERE case_id = \(handle.id)
-                """, logger: logger).map { c in
-                ContactView(unit: try c.value("unit_code"), at: try c.value("contacted_at"),
-                            method: ContactMethod(rawValue: try c.value("method"))!, note: text(try c.value("note", as: String?.self)))
+            firstContact: try (row.value("contact_unit", as: String?.self)).map { unit in
+                ContactView(unit: unit, at: try row.value("contacted_at"),
+                            method: ContactMethod(rawValue: try row.value("contact_method"))!,
+                            note: text(try row.value("contact_note", as: String?.self)))
             },
             visitDeadline: visitDeadline,
             visits: visits,
@@ -187,8 +197,8 @@ public enum CaseQueries {
             approvedReturns: Int(try row.value("approved_returns", as: Int32.self)),
             exemptReason: text(try row.value("exempt_reason", as: String?.self)),
             mergedInto: try row.value("master"),
-            duplicates: duplicates,
-            source: try await CaseSources.of(caseId: handle.id, on: connection, logger: logger)
+            duplicates: try row.value("duplicates"),
+            source: try has("source") ? try await CaseSources.of(caseId: handle.id, on: connection, logger: logger) : nil
         )
     }
 
@@ -216,14 +226,18 @@ public enum CaseQueries {
 
     /// The citizen, masked; nothing at all where the reader may not see identity. The contact
     /// table is read only when something of it may be shown.
-    static func citizen(_ handle: CaseHandle, sight: Sight, on connection: PostgresConnection, logger: Logger) async throws -> CitizenView? {
+    static func citizen(
+        _ handle: CaseHandle, sight: Sight, known: CitizenIdentity? = nil, on connection: PostgresConnection, logger: Logger
+    ) async throws -> CitizenView? {
         switch sight {
         case .otherUnit: return nil
         case .leadUnit where handle.identityProtected: return nil
         case .center, .leadUnit: break
         }
         var (name, phone): (String?, String?) = (nil, nil)
-        if !handle.anonymous, let contact = try await connection.row(
+        if !handle.anonymous, let known {
+            (name, phone) = (known.name, known.phone)
+        } else if !handle.anonymous, let contact = try await connection.row(
             "SELECT name, phone FROM case_contacts WHERE case_id = \(handle.id)", logger: logger
         ) {
             (name, phone) = (try contact.value("name"), try contact.value("phone"))
@@ -234,6 +248,14 @@ public enum CaseQueries {
 
     public static func list(
         _ filter: CaseFilter, for staff: Staff, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Page<CaseSummary> {
+        try await list(filter, for: staff, walk: nil, on: connection, logger: logger)
+    }
+
+    /// The list walked from `walk` (nil: the narrowest the filter gives; `.all` is the oracle the
+    /// tests hold the walks to).
+    static func list(
+        _ filter: CaseFilter, for staff: Staff, walk: CaseWalk?, on connection: PostgresConnection, logger: Logger
     ) async throws -> Page<CaseSummary> {
         let unit: String?
         if staff.readsAllCases {
@@ -248,7 +270,7 @@ public enum CaseQueries {
         }
         let after = try filter.cursor.map(Cursor.decode)
         // The center searches the text as written; anyone else only as they read it.
-        let rows = try await connection.rows(listQuery(filter, unit: unit, searchCenter: staff.isCenter, after: after),
+        let rows = try await connection.rows(listQuery(filter, unit: unit, searchCenter: staff.isCenter, after: after, walk: walk),
                                              logger: logger)
         let page = Array(rows.prefix(filter.limit))
         let texts = try await CaseText.page(try page.map(CaseText.protection), for: staff, on: connection, logger: logger)
@@ -278,8 +300,11 @@ public enum CaseQueries {
     /// The statement of a list: `q=` is the case number, or text as the reader sees it (a unit
     /// never finds a case by what it cannot read), through the bigram indexes. The matches are
     /// found first, through the indexes, and only then ordered: left to itself the planner
-    /// would walk every case backwards by id hoping to meet a rare word soon.
-    static func listQuery(_ filter: CaseFilter, unit: String?, searchCenter: Bool, after: Int64?) -> PostgresQuery {
+    /// would walk every case backwards by id hoping to meet a rare word soon. The cases are
+    /// walked from `walk` (`CaseWalk.from`), newest first; `.all` is the whole record.
+    static func listQuery(_ filter: CaseFilter, unit: String?, searchCenter: Bool, after: Int64?,
+                          walk: CaseWalk? = nil) -> PostgresQuery {
+        let walk = walk ?? CaseWalk.from(filter, unit: unit)
         // A case number is looked up as one: its digits as text would match (or be scanned for)
         // all over the record.
         let isNumber = filter.text.map { $0.utf8.count == 14 && $0.utf8.allSatisfy { (0x30...0x39).contains($0) } } ?? false
@@ -290,7 +315,7 @@ public enum CaseQueries {
                    -- A probe per listed case (LIMIT 1 keeps the planner from hashing the unit's every lead first).
                    coalesce((SELECT true FROM assignments a WHERE a.case_id = c.id AND a.unit_code = \(unit) AND a.role = 'lead'
                              AND a.status NOT IN ('returned', 'cancelled', 'taken_back', 'reassigned') LIMIT 1), false) AS unit_leads
-            FROM cases c
+            FROM \(walk: walk, after: after)
             WHERE (\(filter.status?.rawValue)::text IS NULL OR c.status = \(filter.status?.rawValue))
               AND (\(filter.type?.rawValue)::text IS NULL OR c.case_type = \(filter.type?.rawValue))
               AND (\(filter.urgency?.rawValue)::text IS NULL OR c.urgency = \(filter.urgency?.rawValue))
@@ -315,7 +340,7 @@ public enum CaseQueries {
               AND (\(unit)::text IS NULL OR EXISTS (
                     SELECT 1 FROM assignments a WHERE a.case_id = c.id AND a.unit_code = \(unit)))
               AND (\(after)::bigint IS NULL OR c.id < \(after))
-            ORDER BY c.id DESC
+            ORDER BY \(unescaped: walk.order) DESC
             LIMIT \(filter.limit + 1)
             """
     }

@@ -253,7 +253,7 @@ public enum Supervision {
             SELECT c.id, c.number, c.subject, c.case_type, c.confidential, e.unit_code, u.name AS unit_name, d.step, d.due_at,
                    d.met_at, e.escalated_at, e.escalated_by IS NOT NULL AS manual, e.reason,
                    (SELECT count(*) FROM urgings g WHERE g.deadline_id = d.id) AS urgings
-            FROM escalations e
+            FROM \(unescaped: openOnly ? Self.openEscalations : "escalations e")
             JOIN deadlines d ON d.id = e.deadline_id
             JOIN cases c ON c.id = e.case_id
             JOIN units u ON u.code = e.unit_code
@@ -281,6 +281,13 @@ public enum Supervision {
         }
         return Page(items: items, nextCursor: rows.count > limit ? Cursor.encode(Int64(offset + limit + 1)) : nil)
     }
+
+    /// The escalations whose step is still owed, found from the open deadlines (a city's current
+    /// backlog) rather than by probing every escalation ever made for its deadline.
+    static let openEscalations = """
+        (SELECT o.id FROM deadlines o WHERE o.met_at IS NULL AND o.closed_at IS NULL OFFSET 0) o
+        JOIN escalations e ON e.deadline_id = o.id
+        """
 
     /// An escalation counts against its unit unless its dispatch round was returned with
     /// approval (nothing of it counts then).
@@ -310,3 +317,4 @@ public enum Supervision {
                               units: repeated)
     }
 }
+
