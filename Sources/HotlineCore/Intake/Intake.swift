@@ -36,16 +36,18 @@ public enum Intake {
             try await CaseSources.checkReportBack(source, on: connection, logger: logger)
             try await connection.query("SAVEPOINT case_source", logger: logger)
         }
-        try await checkReferences(valid, on: connection, logger: logger)
-        let cited = try await KnowledgeBase.citable(valid.directAnswer?.articleIds ?? [], at: now, on: connection, logger: logger)
-
         // The number comes from a sequence (sql/0023): no row of the day is held to COMMIT, so
-        // intakes of the same day do not wait for each other. The case and its contact are one
-        // statement.
+        // intakes of the same day do not wait for each other. The case, its contact and its first
+        // event are one statement, which stores nothing unless the category is active and the
+        // region a place: one round trip where a check of the references took another.
         let search = searchVectors(valid)
         let answered = valid.directAnswer != nil
         let (status, closure) = StepRunner.creates(answered ? .answerDirectly : .accept)
-        let row = try await connection.row(Store(query: """
+        let acceptance: [String: JSONValue] = [
+            "channel": .string(valid.channel.rawValue), "type": .string(valid.type.rawValue),
+            "urgency": .string(valid.urgency.rawValue), "category": .string(valid.category),
+        ]
+        let stored = try await connection.row(Store(query: """
             WITH stored AS (
                 INSERT INTO cases (number, channel, case_type, urgency, category, subject, description,
                                    address, region, latitude, longitude, anonymous, confidential, contact_consent,
@@ -58,13 +60,28 @@ public enum Intake {
                        \(valid.citizen.anonymous), \(valid.citizen.confidential), \(valid.citizen.contactConsent),
                        \(status.rawValue), \(closure?.rawValue), \(now), \(staff.id), \(answered ? now : nil),
                        \(valid.directAnswer?.text), \(search.units)::tsvector, \(search.center)::tsvector, \(FreeText.version)
+                WHERE EXISTS (SELECT FROM categories k WHERE k.code = \(valid.category) AND k.active)
+                  AND (\(valid.location?.region)::text IS NULL
+                       OR EXISTS (SELECT FROM units u WHERE u.code = \(valid.location?.region) AND u.unit_group = ANY(\(UnitGroup.areas))))
                 RETURNING id, number, accepted_at, closed_at
             ), contact AS (
                 INSERT INTO case_contacts (case_id, name, phone)
                 SELECT id, \(valid.citizen.name), \(valid.citizen.phone) FROM stored WHERE NOT \(valid.citizen.anonymous)
+            ), accepted AS (
+                INSERT INTO case_events (case_id, at, kind, actor_id, actor_role, unit_code, details)
+                SELECT id, \(now), \(StepRunner.createdEvent(.accept).rawValue), \(staff.id), \(staff.role.rawValue), \(staff.unit),
+                       \(JSONValue.object(acceptance))
+                FROM stored
             )
             SELECT id, number, accepted_at, closed_at FROM stored
-            """), logger: logger)!
+            """), logger: logger)
+        guard let row = stored else {
+            // Nothing stored: which reference is wrong, said as the check before would have said it.
+            try await checkReferences(valid, on: connection, logger: logger)
+            // Only if a category or region changed between the two statements.
+            throw HotlineError(.conflict, code: .conflict, "the category or the region changed while the case was stored; send it again")
+        }
+        let cited = try await KnowledgeBase.citable(valid.directAnswer?.articleIds ?? [], at: now, on: connection, logger: logger)
         let id: Int64 = try row.value("id")
         let number: String = try row.value("number")
         if let source = valid.source {
@@ -77,10 +94,6 @@ public enum Intake {
             }
             try await connection.query("RELEASE SAVEPOINT case_source", logger: logger)
         }
-        var events: [(CaseStep, [String: JSONValue])] = [(.accept, [
-            "channel": .string(valid.channel.rawValue), "type": .string(valid.type.rawValue),
-            "urgency": .string(valid.urgency.rawValue), "category": .string(valid.category),
-        ])]
         if let answer = valid.directAnswer {
             for (position, article) in answer.articleIds.enumerated() {
                 try await connection.execute("""
@@ -88,9 +101,9 @@ public enum Intake {
                     VALUES (\(id), \(article), \(cited[article]!), \(Int16(position)))
                     """, logger: logger)
             }
-            events.append((.answerDirectly, ["article_ids": .array(answer.articleIds.map { JSONValue($0) })]))
+            try await StepRunner.created(caseId: id, [(.answerDirectly, ["article_ids": .array(answer.articleIds.map { JSONValue($0) })])],
+                                         by: staff, at: now, on: connection, logger: logger)
         }
-        try await StepRunner.created(caseId: id, events, by: staff, at: now, on: connection, logger: logger)
         logger.info("case accepted", metadata: ["case": "\(number)", "type": "\(valid.type.rawValue)"])
         let citizen = valid.citizen
         let view = CaseView(

@@ -114,11 +114,17 @@ enum StepRunner {
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         for (step, details) in steps {
-            let rule = Lifecycle.rule(step)
-            precondition(rule.from.isEmpty, "\(step) does not create a case")
-            try await Timeline.record(caseId: caseId, kind: rule.event, by: staff, at: now, details: details,
+            try await Timeline.record(caseId: caseId, kind: createdEvent(step), by: staff, at: now, details: details,
                                       on: connection, logger: logger)
         }
+    }
+
+    /// The event a step that creates a case records (intake writes it in the statement that
+    /// stores the case).
+    static func createdEvent(_ step: CaseStep) -> EventKind {
+        let rule = Lifecycle.rule(step)
+        precondition(rule.from.isEmpty, "\(step) does not create a case")
+        return rule.event
     }
 
     /// Refuses at once a caller whose role can take none of `steps` on any case, before the

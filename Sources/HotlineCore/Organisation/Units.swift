@@ -13,6 +13,9 @@ public enum UnitGroup: String, Vocabulary {
     public var isArea: Bool {
         self == .district || self == .functionalZone || self == .town || self == .community
     }
+
+    /// The groups that are places, as stored.
+    static let areas = allCases.filter(\.isArea).map(\.rawValue)
 }
 
 public struct Unit: Codable, Sendable, Equatable {

@@ -14,8 +14,6 @@ ON CONFLICT (scope, key) DO UPDATE
     SET fingerprint = EXCLUDED.fingerprint, created_at = EXCLUDED.created_at, status = NULL, reference = NULL
     WHERE idempotency_keys.created_at < :retention
 RETURNING key;
-SELECT (SELECT active FROM categories WHERE code = :category) AS category_active,
-       (SELECT unit_group FROM units WHERE code = :region) AS region_group;
 WITH stored AS (
     INSERT INTO cases (number, channel, case_type, urgency, category, subject, description,
                        address, region, latitude, longitude, anonymous, confidential, contact_consent,
@@ -28,14 +26,20 @@ WITH stored AS (
            :false, :false, :true,
            :status, NULL, :now, :user_id, NULL,
            NULL, :search_units::tsvector, NULL::tsvector, :search_version
+    WHERE EXISTS (SELECT FROM categories k WHERE k.code = :category AND k.active)
+      AND (:region::text IS NULL
+           OR EXISTS (SELECT FROM units u WHERE u.code = :region AND u.unit_group = ANY(:areas)))
     RETURNING id, number, accepted_at, closed_at
 ), contact AS (
     INSERT INTO case_contacts (case_id, name, phone)
     SELECT id, :name, :phone FROM stored WHERE NOT :false
+), accepted AS (
+    INSERT INTO case_events (case_id, at, kind, actor_id, actor_role, unit_code, details)
+    SELECT id, :now, :kind, :user_id, :role, NULL,
+           :details
+    FROM stored
 )
-SELECT id, number, accepted_at, closed_at FROM stored \gset case_
-INSERT INTO case_events (case_id, at, kind, actor_id, actor_role, unit_code, details)
-VALUES (:case_id, :now, :kind, :user_id, :role, NULL, :details);
+SELECT id, number, accepted_at, closed_at FROM stored;
 UPDATE idempotency_keys SET status = :created, reference = :reference
 WHERE scope = :scope AND key = :key;
 COMMIT;
