@@ -24,7 +24,8 @@ import Testing
     }
 
     /// POST answers with the case built from what it stored, without reading it back: it must
-    /// be byte for byte what GET answers, for every kind of citizen and both intake roles.
+    /// be what GET answers (less the similar cases only intake lists), for every kind of citizen and
+    /// both intake roles.
     @Test func theAnswerToAnIntakeIsWhatReadingTheCaseGives() async throws {
         // A clock between whole seconds and microseconds, as a real one is.
         try await withHotline(start: TestHotline.start.addingTimeInterval(0.987_654_321)) { hotline in
@@ -47,7 +48,14 @@ import Testing
                 let number = try #require(try created.object()["number"] as? String)
                 let read = try await hotline.request(.get, "/api/v1/cases/\(number)", as: role)
                 #expect(read.status == .ok)
-                #expect(created.text == read.text)
+                // Less the similar cases, which only the answer to intake carries (DOMAIN §15).
+                var answer = try created.object()
+                #expect(answer.removeValue(forKey: "similar") is [Any])
+                let sorted = { (object: [String: Any]) in
+                    String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+                }
+                let (answered, given) = (try sorted(answer), try sorted(try read.object()))
+                #expect(answered == given)
             }
         }
     }

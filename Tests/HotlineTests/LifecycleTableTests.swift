@@ -49,6 +49,7 @@ import Testing
         release_reply: reply_review → replied | center_dispatcher, unit_dispatcher
         send_back_reply: reply_review → in_progress | center_dispatcher, unit_dispatcher
         record_contact: dispatched, in_progress, return_requested → stays | lead_handler, tier_handler
+        supplement: accepted, dispatched, in_progress, return_requested, reply_review, replied → stays | operator
         """
 
     static func describe(_ rule: StepRule) -> String {

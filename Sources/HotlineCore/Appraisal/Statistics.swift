@@ -22,9 +22,13 @@ public struct Overview: Codable, Sendable, Equatable {
     public var visitsOnTime: Indicator
     public var overdueCases: Int
     public var escalations: Int
+    /// Repeat calls (DOMAIN §15): cases filed from a phone that filed others in the 30 days
+    /// before, and calls about an open case added to it as supplements.
+    public var repeatCalls: Int
 
     enum CodingKeys: String, CodingKey {
         case period, accepted, escalations
+        case repeatCalls = "repeat_calls"
         case byType = "by_type"
         case byChannel = "by_channel"
         case byCategory = "by_category"
@@ -74,6 +78,11 @@ public enum Statistics {
             SELECT count(*) AS n FROM escalations e
             WHERE e.escalated_at >= \(start) AND e.escalated_at < \(end) AND \(unescaped: AppraisalRecord.kept("e"))
             """, logger: logger)!.value("n", as: Int.self)
+        let repeats = try await connection.row("""
+            SELECT (SELECT count(*) FROM cases
+                    WHERE repeat_of <> '{}' AND accepted_at >= \(start) AND accepted_at < \(end))
+                 + (SELECT count(*) FROM supplements WHERE recorded_at >= \(start) AND recorded_at < \(end)) AS n
+            """, logger: logger)!.value("n", as: Int.self)
         return Overview(
             period: period.description,
             accepted: byType.reduce(0) { $0 + $1.count },
@@ -84,7 +93,8 @@ public enum Statistics {
             directAnswer: try AppraisalRecord.indicator(direct),
             visitsOnTime: try AppraisalRecord.indicator(visits),
             overdueCases: overdue,
-            escalations: escalations
+            escalations: escalations,
+            repeatCalls: repeats
         )
     }
 }

@@ -54,7 +54,9 @@ public enum CaseQueries {
                    EXISTS (SELECT FROM opinions o WHERE o.case_id = c.id) AS has_opinions,
                    EXISTS (SELECT FROM return_requests r WHERE r.case_id = c.id) AS has_returns,
                    EXISTS (SELECT FROM extension_requests r WHERE r.case_id = c.id) AS has_extensions,
-                   EXISTS (SELECT FROM case_sources s WHERE s.case_id = c.id) AS has_source
+                   EXISTS (SELECT FROM case_sources s WHERE s.case_id = c.id) AS has_source,
+                   EXISTS (SELECT FROM supplements s WHERE s.case_id = c.id) AS has_supplements,
+                   ARRAY(SELECT r.number FROM cases r WHERE r.id = ANY (c.repeat_of) ORDER BY r.id) AS repeats
             FROM cases c LEFT JOIN cases m ON m.id = c.merged_into LEFT JOIN contacts k ON k.case_id = c.id
             WHERE c.id = \(handle.id)
             """, logger: logger)!
@@ -161,6 +163,11 @@ public enum CaseQueries {
                         requestedAt: try r.value("requested_at"), reviewedAt: try r.value("reviewed_at"),
                         reviewReason: text(try r.value("review_reason", as: String?.self)))
         }
+        let supplements = try !has("supplements") ? [] : try await connection.rows("""
+            SELECT id, recorded_at, text FROM supplements WHERE case_id = \(handle.id) ORDER BY id
+            """, logger: logger).map { s in
+            SupplementView(id: try s.value("id"), at: try s.value("recorded_at"), text: text(try s.value("text", as: String.self)))
+        }
         let visitDeadline = byAssignment[nil]?.last.map(\.view)
         return CaseView(
             number: try row.value("number"),
@@ -198,7 +205,10 @@ public enum CaseQueries {
             exemptReason: text(try row.value("exempt_reason", as: String?.self)),
             mergedInto: try row.value("master"),
             duplicates: try row.value("duplicates"),
-            source: try has("source") ? try await CaseSources.of(caseId: handle.id, on: connection, logger: logger) : nil
+            source: try has("source") ? try await CaseSources.of(caseId: handle.id, on: connection, logger: logger) : nil,
+            supplements: supplements,
+            // Numbers only, and only for the center: which cases a phone made is the center's to know.
+            repeatOf: sight == .center ? try row.value("repeats") : nil
         )
     }
 

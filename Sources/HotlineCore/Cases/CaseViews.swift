@@ -209,10 +209,18 @@ public struct CaseView: Codable, Sendable, Equatable {
     public var source: CaseSource? = nil
     /// Only in the answer to intake: identity the operator wrote into the text.
     public var warnings: [IntakeWarning]? = nil
+    /// The citizen's calls about the case after it was filed (DOMAIN §15), oldest first.
+    public var supplements: [SupplementView] = []
+    /// The center's only: the earlier cases of the same phone in the 30 days before this one.
+    public var repeatOf: [String]? = nil
+    /// Only in the answer to intake, for the center: cases the citizen may be calling about again.
+    public var similar: [SimilarCase]? = nil
 
     enum CodingKeys: String, CodingKey {
         case number, status, closure, channel, type, urgency, category, subject, description, location
         case citizen, transfer, assignments, reply, replies, visits, opinions, duplicates, source, warnings
+        case supplements, similar
+        case repeatOf = "repeat_of"
         case directAnswer = "direct_answer"
         case firstContact = "first_contact"
         case acceptedAt = "accepted_at"
@@ -225,6 +233,13 @@ public struct CaseView: Codable, Sendable, Equatable {
         case exemptReason = "exempt_reason"
         case mergedInto = "merged_into"
     }
+}
+
+/// A citizen's call about an open case, as the reader may see its text.
+public struct SupplementView: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var at: Date
+    public var text: String
 }
 
 /// Something the operator should know about what was just filed (DOMAIN §10).

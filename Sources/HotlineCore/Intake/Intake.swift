@@ -47,19 +47,26 @@ public enum Intake {
             "channel": .string(valid.channel.rawValue), "type": .string(valid.type.rawValue),
             "urgency": .string(valid.urgency.rawValue), "category": .string(valid.category),
         ]
+        // A phone with earlier cases in the last 30 days makes this one a repeat call (重复来电).
         let stored = try await connection.row(Store(query: """
-            WITH stored AS (
+            WITH repeats AS (
+                SELECT coalesce(array_agg(r.id ORDER BY r.id), '{}') AS ids, coalesce(array_agg(r.number ORDER BY r.id), '{}') AS numbers
+                FROM (SELECT p.id, p.number FROM case_contacts k JOIN cases p ON p.id = k.case_id
+                      WHERE k.phone = \(valid.citizen.phone) AND p.accepted_at >= \(now.addingTimeInterval(-Repeats.window))
+                      ORDER BY p.id DESC LIMIT \(Repeats.listed)) r
+            ), stored AS (
                 INSERT INTO cases (number, channel, case_type, urgency, category, subject, description,
                                    address, region, latitude, longitude, anonymous, confidential, contact_consent,
                                    status, closure, accepted_at, accepted_by, closed_at, direct_answer,
-                                   search_units, search_center, search_version)
+                                   search_units, search_center, search_version, repeat_of)
                 SELECT next_case_number(\(LocalDate(now).description)::date),
                        \(valid.channel.rawValue), \(valid.type.rawValue), \(valid.urgency.rawValue),
                        \(valid.category), \(valid.subject), \(valid.description),
                        \(valid.location?.address), \(valid.location?.region), \(valid.location?.latitude), \(valid.location?.longitude),
                        \(valid.citizen.anonymous), \(valid.citizen.confidential), \(valid.citizen.contactConsent),
                        \(status.rawValue), \(closure?.rawValue), \(now), \(staff.id), \(answered ? now : nil),
-                       \(valid.directAnswer?.text), \(search.units)::tsvector, \(search.center)::tsvector, \(FreeText.version)
+                       \(valid.directAnswer?.text), \(search.units)::tsvector, \(search.center)::tsvector, \(FreeText.version),
+                       (SELECT ids FROM repeats)
                 WHERE EXISTS (SELECT FROM categories k WHERE k.code = \(valid.category) AND k.active)
                   AND (\(valid.location?.region)::text IS NULL
                        OR EXISTS (SELECT FROM units u WHERE u.code = \(valid.location?.region) AND u.unit_group = ANY(\(UnitGroup.areas))))
@@ -73,7 +80,7 @@ public enum Intake {
                        \(JSONValue.object(acceptance))
                 FROM stored
             )
-            SELECT id, number, accepted_at, closed_at FROM stored
+            SELECT id, number, accepted_at, closed_at, (SELECT numbers FROM repeats) AS repeat_of FROM stored
             """), logger: logger)
         guard let row = stored else {
             // Nothing stored: which reference is wrong, said as the check before would have said it.
@@ -106,7 +113,7 @@ public enum Intake {
         }
         logger.info("case accepted", metadata: ["case": "\(number)", "type": "\(valid.type.rawValue)"])
         let citizen = valid.citizen
-        let view = CaseView(
+        var view = CaseView(
             number: number, status: status, closure: closure, channel: valid.channel, type: valid.type,
             urgency: valid.urgency, category: valid.category, subject: valid.subject, description: valid.description,
             location: valid.location,
@@ -118,8 +125,11 @@ public enum Intake {
             assignments: [], reply: nil, replies: [], firstContact: nil, visitDeadline: nil, visits: [], opinions: [], returnRequests: [],
             extensionRequests: [], reopenCount: 0, approvedReturns: 0, exemptReason: nil, mergedInto: nil, duplicates: [],
             source: valid.source.map { CaseSource(system: $0.system!, id: $0.id!, deadline: $0.deadline?.wholeSecond, reportBack: $0.reportBack) },
-            warnings: warnings(valid)
+            warnings: warnings(valid),
+            repeatOf: try row.value("repeat_of")
         )
+        view.similar = try await similar(to: SimilarCases.Query(valid), excluding: id, for: staff, at: now,
+                                         on: connection, logger: logger)
         return Accepted(id: id, number: number, view: view)
     }
 
@@ -147,9 +157,27 @@ public enum Intake {
         var view = try await CaseQueries.view(number, for: staff, at: now, on: connection, logger: logger)
         guard let handle = try await CaseAccess.find(number, on: connection, logger: logger) else { throw HotlineError.notFound("case") }
         let identity = try await CaseText.identities(of: [handle.id], on: connection, logger: logger)[handle.id] ?? .none
-        let original = try await connection.row("SELECT subject, description FROM cases WHERE id = \(handle.id)", logger: logger)!
-        view.warnings = warnings(subject: try original.value("subject"), description: try original.value("description"), identity: identity)
+        let original = try await connection.row("SELECT subject, description, address FROM cases WHERE id = \(handle.id)", logger: logger)!
+        let (subject, description): (String, String) = (try original.value("subject"), try original.value("description"))
+        view.warnings = warnings(subject: subject, description: description, identity: identity)
+        let query = SimilarCases.Query(
+            phone: identity.phone, category: view.category, region: view.location?.region,
+            text: [subject, description, try original.value("address", as: String?.self)].compactMap { $0 }.joined(separator: "\n"),
+            latitude: view.location?.latitude, longitude: view.location?.longitude)
+        view.similar = try await similar(to: query, excluding: handle.id, for: staff, at: now, on: connection, logger: logger)
         return view
+    }
+
+    /// The similar cases the answer to an intake carries, for the center's operators and
+    /// dispatchers only (an exchange client files, and reads nothing of other cases).
+    static func similar(
+        to query: SimilarCases.Query, excluding id: Int64, for staff: Staff, at now: Date,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> [SimilarCase]? {
+        guard staff.isCenter, staff.role == .operator || staff.role == .dispatcher else { return nil }
+        var query = query
+        query.excluding = id
+        return try await SimilarCases.find(query, for: staff, at: now, on: connection, logger: logger)
     }
 
     /// What a unit's search and the center's search of `q=` match (DOMAIN §10): the text as a

@@ -44,6 +44,8 @@ public enum CaseStep: String, CaseIterable, Sendable {
     case releaseReply = "release_reply"
     case sendBackReply = "send_back_reply"
     case recordContact = "record_contact"
+    // Repeats (DOMAIN §15).
+    case supplement
 }
 
 /// Who takes a step, as the case sees them: a role and, for a unit's handler, its relation to
@@ -156,6 +158,9 @@ public enum Lifecycle {
         StepRule(step: .releaseReply, from: [.replyReview], to: .status(.replied), actors: reviewers, event: .replyApproved),
         StepRule(step: .sendBackReply, from: [.replyReview], to: .status(.inProgress), actors: reviewers, event: .replySentBack),
         StepRule(step: .recordContact, from: handling, to: .stays, actors: [.leadHandler, .tierHandler], event: .contacted),
+        // The citizen calls again about an open case (催单, 补充诉求): the operator adds the call to
+        // it. A merged duplicate's calls go to its master, where the work is.
+        StepRule(step: .supplement, from: open.subtracting([.merged]), to: .stays, actors: [.operator], event: .supplemented),
     ]
 
     private static let byStep: [CaseStep: StepRule] = Dictionary(uniqueKeysWithValues: rules.map { ($0.step, $0) })

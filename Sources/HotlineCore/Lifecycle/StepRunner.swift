@@ -302,6 +302,7 @@ extension CaseStep {
         case .approveReply, .releaseReply: "approve a reply to"
         case .sendBackReply: "send back a reply to"
         case .recordContact: "record a first contact on"
+        case .supplement: "add a supplement to"
         }
     }
 }

@@ -83,7 +83,8 @@ public struct YearSimulation: Sendable {
             var caseRandom = SeededGenerator(state: seed &+ UInt64(index) &* 7919)
             do {
                 try await database.transaction(logger: logger) { connection in
-                    try await simulateCase(start: start, cast: &cast, random: &caseRandom, on: connection, logger: logger)
+                    try await simulateCase(start: start, rising: offset >= span * 2 / 3, cast: &cast, random: &caseRandom,
+                                           on: connection, logger: logger)
                 }
             } catch {
                 failed += 1
@@ -160,14 +161,18 @@ public struct YearSimulation: Sendable {
         }
     }
 
+    /// The hotspot that rises in the last third of the period (DOMAIN §15), when the
+    /// organisation has it: heating in 泰山区.
+    static let risingCell = (category: "utilities.heating", region: "taishan")
+
     func simulateCase(
-        start: Date, cast: inout Cast, random: inout SeededGenerator, on connection: PostgresConnection, logger: Logger
+        start: Date, rising: Bool, cast: inout Cast, random: inout SeededGenerator, on connection: PostgresConnection, logger: Logger
     ) async throws {
         let roll = Double.random(in: 0..<1, using: &random)
         let type: CaseType = roll < 0.47 ? .consultation : roll < 0.77 ? .help : roll < 0.92 ? .suggestion : roll < 0.96 ? .complaint : .report
         let urgent = type == .help && random.chance(0.15)
         let anonymous = random.chance(0.05)
-        let input = NewCase(
+        var input = NewCase(
             channel: [.phone, .phone, .phone, .web, .app, .wechat, .sms].randomElement(using: &random)!,
             type: type, urgency: urgent ? .urgent : .normal,
             category: cast.categories.randomElement(using: &random)!,
@@ -178,6 +183,21 @@ public struct YearSimulation: Sendable {
                                confidential: random.chance(0.03), contactConsent: random.chance(0.6)),
             directAnswer: type == .consultation && random.chance(0.95) ? DirectAnswer(text: "已按政策解答。", articleIds: [cast.article]) : nil
         )
+        // Repeats and a rising hotspot (DOMAIN §15), drawn apart so the rest of the case's stream
+        // stays as it was: some citizens call often (a phone of a small pool), and in the last
+        // third of the period a share of the calls are about the rising cell.
+        var repeats = SeededGenerator(state: random.state ^ 0x2545_F491_4F6C_DD1D)
+        if !input.citizen.anonymous, repeats.chance(0.12) {
+            let pool = max(cases / 40, 20)
+            input.citizen.phone = "137\(String(format: "%08d", Int.random(in: 0..<pool, using: &repeats)))"
+        }
+        if rising, repeats.chance(0.2), cast.categories.contains(Self.risingCell.category), cast.regions.contains(Self.risingCell.region) {
+            input.category = Self.risingCell.category
+            input.location?.region = Self.risingCell.region
+            input.directAnswer = nil
+            input.subject = "供暖温度不达标"
+            input.description = "家中暖气不热，室温不足十六度（模拟数据）。"
+        }
         let accepted = try await Intake.accept(input, by: cast.operatorStaff, at: start, on: connection, logger: logger)
         if input.directAnswer != nil { return }
         let number = accepted.number
@@ -276,6 +296,12 @@ public struct YearSimulation: Sendable {
         }
         now = max(now, signAt).wholeSecond
         try await Signing.sign(number, by: leadStaff, at: now, on: connection, logger: logger)
+        // 催单: now and then the citizen calls again while the case is in hand.
+        if repeats.chance(0.04) {
+            now = now.addingTimeInterval(300)
+            try await Supplements.add(number, .init(text: "市民再次来电催办，询问处理进度。"), by: cast.operatorStaff, at: now,
+                                      on: connection, logger: logger)
+        }
         // Assisting units sign and give their opinion.
         for assist in try await Assignments.all(caseId: handle.id, on: connection, logger: logger)
         where assist.role == .assist && assist.status == .dispatched {

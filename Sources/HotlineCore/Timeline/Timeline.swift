@@ -37,6 +37,7 @@ public enum EventKind: String, Vocabulary {
     case replyApproved = "reply_approved"
     case replySentBack = "reply_sent_back"
     case contacted
+    case supplemented
 }
 
 /// An event of a case's timeline as read back.

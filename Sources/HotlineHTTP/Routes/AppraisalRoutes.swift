@@ -94,6 +94,30 @@ struct AppraisalRoutes {
                 try await Statistics.overview(period, for: staff, at: now, on: $0, logger: context.logger)
             })
         }
+        // Hotspots (DOMAIN §15), on the reports' pool as the appraisal.
+        api.get("analysis/hotspots") { request, context in
+            let staff = try context.signedIn()
+            try staff.require(.operator, .dispatcher, .manager, .supervisor)
+            let period = try HotspotPeriod.parse(request.query("period"))
+            let by = try Hotspots.dimensions(request.query("by"))
+            let format = try Self.format(request)
+            let now = clock.now()
+            let report = try await reports.read(logger: context.logger) {
+                try await Hotspots.report(period, by: by, for: staff, at: now, on: $0, logger: context.logger)
+            }
+            switch format {
+            case .json:
+                return try JSONCoding.response(report)
+            case .csv:
+                return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
+                                                       .contentDisposition: "attachment; filename=\"hotspots-\(period).csv\""],
+                                body: .init(byteBuffer: ByteBuffer(bytes: HotspotFormats.csv(report))))
+            case .html:
+                let page = HotspotFormats.html(report, title: HotspotFormats.title(period))
+                return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                                body: .init(byteBuffer: ByteBuffer(string: page)))
+            }
+        }
     }
 
     struct PublishRequest: Decodable {

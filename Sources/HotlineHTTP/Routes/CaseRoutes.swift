@@ -30,6 +30,20 @@ struct CaseRoutes {
             }
             return try JSONCoding.response(page)
         }
+        // As the operator types: the center's own (SimilarCases.find refuses anyone else).
+        api.get("cases/similar") { request, context in
+            let staff = try context.signedIn()
+            try SimilarCases.authorise(staff)
+            let query = try SimilarCases.validate(SimilarCases.Query(
+                phone: request.query("phone"), category: request.query("category"), region: request.query("region"),
+                text: request.query("text"), latitude: try Self.coordinate(request, "latitude"),
+                longitude: try Self.coordinate(request, "longitude")))
+            let now = services.clock.now()
+            let found = try await database.read(logger: context.logger) {
+                try await SimilarCases.find(query, for: staff, at: now, on: $0, logger: context.logger)
+            }
+            return try JSONCoding.response(SimilarList(items: found))
+        }
         api.get("cases/:number") { _, context in
             let staff = try context.signedIn()
             let number = try context.parameters.require("number")
@@ -87,6 +101,16 @@ struct CaseRoutes {
         filter.limit = try request.query("limit", in: 1...500) ?? 50
         filter.cursor = request.query("cursor")
         return filter
+    }
+
+    static func coordinate(_ request: Request, _ name: String) throws -> Double? {
+        guard let raw = request.query(name) else { return nil }
+        guard let value = Double(raw), value.isFinite else { throw HotlineError.validation(field: name, "must be a number") }
+        return value
+    }
+
+    struct SimilarList: Encodable {
+        let items: [SimilarCase]
     }
 
     static func flag(_ text: String, field: String) throws -> Bool {

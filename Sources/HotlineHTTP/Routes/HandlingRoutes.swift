@@ -49,6 +49,10 @@ struct HandlingRoutes {
             try await ProgressNotes.add(number, try work.body.decode(ProgressNotes.Request.self), by: work.staff, at: work.now,
                                         on: work.connection, logger: work.logger)
         }
+        step(api, "supplements", status: .created) { number, work in
+            try await Supplements.add(number, try work.body.decode(Supplements.Request.self), by: work.staff, at: work.now,
+                                      on: work.connection, logger: work.logger)
+        }
         step(api, "reply") { number, work in
             try await Replies.reply(number, try work.body.decode(Replies.Request.self), by: work.staff, at: work.now,
                                     on: work.connection, logger: work.logger)

@@ -14,18 +14,24 @@ ON CONFLICT (scope, key) DO UPDATE
     SET fingerprint = EXCLUDED.fingerprint, created_at = EXCLUDED.created_at, status = NULL, reference = NULL
     WHERE idempotency_keys.created_at < :retention
 RETURNING key;
-WITH stored AS (
+WITH repeats AS (
+    SELECT coalesce(array_agg(r.id ORDER BY r.id), '{}') AS ids, coalesce(array_agg(r.number ORDER BY r.id), '{}') AS numbers
+    FROM (SELECT p.id, p.number FROM case_contacts k JOIN cases p ON p.id = k.case_id
+          WHERE k.phone = :phone AND p.accepted_at >= :repeat_since
+          ORDER BY p.id DESC LIMIT :repeats_listed) r
+), stored AS (
     INSERT INTO cases (number, channel, case_type, urgency, category, subject, description,
                        address, region, latitude, longitude, anonymous, confidential, contact_consent,
                        status, closure, accepted_at, accepted_by, closed_at, direct_answer,
-                       search_units, search_center, search_version)
+                       search_units, search_center, search_version, repeat_of)
     SELECT next_case_number(:day::date),
            :channel, :type, :urgency,
            :category, :subject, :description,
            :address, :region, NULL, NULL,
            :false, :false, :true,
            :status, NULL, :now, :user_id, NULL,
-           NULL, :search_units::tsvector, NULL::tsvector, :search_version
+           NULL, :search_units::tsvector, NULL::tsvector, :search_version,
+           (SELECT ids FROM repeats)
     WHERE EXISTS (SELECT FROM categories k WHERE k.code = :category AND k.active)
       AND (:region::text IS NULL
            OR EXISTS (SELECT FROM units u WHERE u.code = :region AND u.unit_group = ANY(:areas)))
@@ -39,7 +45,32 @@ WITH stored AS (
            :details
     FROM stored
 )
-SELECT id, number, accepted_at, closed_at FROM stored;
+-- The new case's id, for the similar cases of the answer (\gset: its columns become variables).
+SELECT id, number, accepted_at, closed_at, (SELECT numbers FROM repeats) AS repeat_of FROM stored \gset
+WITH found AS (
+    (SELECT k.case_id AS id FROM case_contacts k JOIN cases c ON c.id = k.case_id
+     WHERE k.phone = :phone AND (c.accepted_at >= :repeat_since OR c.status <> 'closed')
+     ORDER BY k.case_id DESC LIMIT 50)
+    UNION
+    (SELECT c.id FROM cases c
+     WHERE c.category = :category
+       AND (c.region = :region OR :region::text IS NULL)
+       AND c.accepted_at >= :similar_since
+       AND c.search_units @@ :similar_terms::tsquery
+     ORDER BY c.accepted_at DESC LIMIT 200)
+    UNION
+    (SELECT c.id FROM cases c
+     WHERE c.latitude IS NOT NULL
+       AND point(c.longitude, c.latitude) <@ box(point(NULL, NULL), point(NULL, NULL))
+       AND (c.accepted_at >= :repeat_since OR c.status <> 'closed')
+     ORDER BY c.id DESC LIMIT 200)
+)
+SELECT c.number, c.status, c.category, c.region, c.subject, c.accepted_at, c.latitude, c.longitude,
+       m.number AS master, coalesce(k.phone = :phone, false) AS same_phone,
+       tsvector_to_array(coalesce(c.search_center, c.search_units)) AS terms
+FROM found f JOIN cases c ON c.id = f.id
+LEFT JOIN case_contacts k ON k.case_id = c.id LEFT JOIN cases m ON m.id = c.merged_into
+WHERE c.id <> :id;
 UPDATE idempotency_keys SET status = :created, reference = :reference
 WHERE scope = :scope AND key = :key;
 COMMIT;
