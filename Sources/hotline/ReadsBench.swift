@@ -137,7 +137,7 @@ struct ReadsFixture: AsyncParsableCommand {
     /// Fresh tokens (long enough for the service's clock set ahead into 2027) and the paths each read cycles through.
     static func write(cast: Cast, open: Int, to folder: URL, database: Database, logger: Logger) async throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let (tokens, inbox, anyCases, words, category, lead) = try await database.transaction(logger: logger) { connection in
+        let (tokens, inbox, anyCases, words, category, lead, cell) = try await database.transaction(logger: logger) { connection in
             var tokens: [String] = []
             for reader in cast.readers {
                 let issued = try await Users.issueToken(forUser: reader.id, lifetime: .seconds(400 * 86_400), on: connection, logger: logger)
@@ -145,11 +145,17 @@ struct ReadsFixture: AsyncParsableCommand {
             }
             // The unit's own open cases, and cases of the whole record spread over its ids.
             let inbox = try await connection.query("""
-                SELECT c.number, right(k.phone, 4) FROM cases c
+                SELECT c.number, right(k.phone, 4), k.phone FROM cases c
                 JOIN assignments a ON a.case_id = c.id AND a.unit_code = \(cast.unit) AND a.role = 'lead'
                 JOIN case_contacts k ON k.case_id = c.id
                 WHERE c.accepted_at >= \(firstDay.startInstant) ORDER BY c.id LIMIT 500
-                """, logger: logger).collect().map { try $0.decode((String, String).self) }
+                """, logger: logger).collect().map { try $0.decode((String, String, String).self) }
+            // The category and region of the inbox's cases: the similar cases' text route walks them.
+            let cell = try await connection.query("""
+                SELECT c.category, coalesce(c.region, '') FROM cases c
+                JOIN assignments a ON a.case_id = c.id AND a.unit_code = \(cast.unit) AND a.role = 'lead'
+                WHERE c.accepted_at >= \(firstDay.startInstant) ORDER BY c.id LIMIT 1
+                """, logger: logger).collect().first!.decode((String, String).self)
             // Cases spread over the whole record (the copies' ids are below the inbox's).
             let anyCases = try await connection.query("""
                 SELECT number FROM cases
@@ -164,7 +170,7 @@ struct ReadsFixture: AsyncParsableCommand {
                 SELECT unit_code FROM assignments WHERE role = 'lead' AND id >= (SELECT max(id) / 3 FROM assignments WHERE dispatched_at < \(firstDay.startInstant))
                 ORDER BY id LIMIT 1
                 """, logger: logger).collect().first!.decode(String.self)
-            return (tokens, inbox, anyCases, ["电梯", "停运", "市民", "模拟", "物业", "噪音"], category, lead)
+            return (tokens, inbox, anyCases, ["电梯", "停运", "市民", "模拟", "物业", "噪音"], category, lead, cell)
         }
         func save(_ name: String, _ lines: [String]) throws {
             try (lines.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
@@ -194,6 +200,19 @@ struct ReadsFixture: AsyncParsableCommand {
             ("supervision_escalations", "supervisor", ["/api/v1/supervision/escalations", "/api/v1/supervision/escalations?open=true"]),
             ("supervision_accountability", "manager", ["/api/v1/supervision/accountability?period=2026-06"]),
             ("public_lookup", "-", inbox.map { "/public/cases/\($0.0)?phone_last4=\($0.1)" }),
+            // As the operator types (DOMAIN §15): by the phone of a case in hand, by the text of the
+            // inbox's category and region (the simulated text is every case's: the route's worst
+            // case), by a point, and all of them together as intake asks.
+            ("similar_phone", "operator", inbox.prefix(100).map { "/api/v1/cases/similar?phone=\($0.2)" }),
+            ("similar_text", "operator", ["模拟工单 市民来电反映的问题", "电梯停运三天无人维修"].map {
+                "/api/v1/cases/similar?category=\(encoded(cell.0))&region=\(encoded(cell.1))&text=\(encoded($0))" }),
+            ("similar_place", "operator", ["/api/v1/cases/similar?latitude=36.19&longitude=117.12"]),
+            ("similar_intake", "operator", inbox.prefix(100).map {
+                "/api/v1/cases/similar?phone=\($0.2)&category=\(encoded(cell.0))&region=\(encoded(cell.1))"
+                    + "&text=\(encoded("模拟工单 市民来电反映的问题"))&latitude=36.19&longitude=117.12" }),
+            ("hotspots_month", "manager", ["/api/v1/analysis/hotspots?period=2026-06", "/api/v1/analysis/hotspots?period=2026-12"]),
+            ("hotspots_month_category", "manager", ["/api/v1/analysis/hotspots?period=2026-06&by=category"]),
+            ("hotspots_week", "manager", ["/api/v1/analysis/hotspots?period=2026-W23"]),
             ("open311_list", "-", ["/open311/v2/requests.json", "/open311/v2/requests.json?status=open",
                                    "/open311/v2/requests.json?start_date=2026-06-01T00:00:00%2B08:00&end_date=2026-06-30T00:00:00%2B08:00"]),
         ]

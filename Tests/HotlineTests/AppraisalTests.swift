@@ -226,7 +226,7 @@ import Testing
             let text = try #require(String(validating: bytes.dropFirst(3), as: UTF8.self))
             let rows = text.split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
             #expect(rows.first?.first == "单位代码")
-            #expect(rows.first?.count == 27)
+            #expect(rows.first?.count == 28)
             let unitCount = try await hotline.request(.get, "/api/v1/units", as: "manager").items().count
             #expect(rows.count == unitCount + 1)
             let housingRow = rows.first { $0.first == "housing" }

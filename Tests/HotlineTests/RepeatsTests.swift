@@ -79,6 +79,8 @@ import Testing
                 let fromFiled = try await similar(hotline, ["category": group.category, "region": group.region, "text": group.filed.text])
                     .compactMap { $0["number"] as? String }
                 #expect(!fromFiled.contains(others[index]), "\(group.category): \(fromFiled)")
+                // The other matter's own case finds the text of its own kind only.
+                #expect(fromOther.first == others[index], "\(group.category): \(fromOther)")
                 // The scorer agrees with itself on the texts.
                 let sameScore = SimilarCases.similarity(group.same.text, group.filed.text)
                 let otherScore = SimilarCases.similarity(group.other.text, group.filed.text)
@@ -96,6 +98,10 @@ import Testing
             // Without a region, the category's cases of every region.
             let anyRegion = try await similar(hotline, ["category": group.category, "text": group.same.text])
             #expect(anyRegion.first?["number"] as? String == filed[0])
+            // A text is compared within 7 days: 8 days on, the same words find nothing.
+            hotline.clock.advance(by: 8 * 86_400)
+            let later = try await similar(hotline, ["category": group.category, "region": group.region, "text": group.same.text])
+            #expect(later.isEmpty, "\(later)")
         }
     }
 
@@ -125,6 +131,17 @@ import Testing
             #expect(listedNumbers == [first], "\(listed)")
             #expect(listedReasons == ["same_phone"])
             #expect(try await hotline.view(second)["repeat_of"] as? [String] == [first])
+            // Which cases a phone made is the center's: not a supervisor's, not an exchange client's.
+            #expect(try await hotline.view(second, as: "supervisor")["repeat_of"] == nil)
+            #expect(try await hotline.request(.get, Self.similarPath(["phone": phone]), as: "supervisor").status == .forbidden)
+            var sent = CaseBodies.make(phone: phone, channel: "upper_platform")
+            sent["source"] = ["system": "province", "id": "SD-REPEAT-1"]
+            let fromProvince = try await hotline.request(.post, "/api/v1/cases", as: "exchange", body: json(sent))
+            #expect(fromProvince.status == .created, "\(fromProvince.text)")
+            let provinceAnswer = try fromProvince.object()
+            #expect(provinceAnswer["repeat_of"] == nil && provinceAnswer["similar"] == nil, "\(provinceAnswer)")
+            let provinceCase = try #require(provinceAnswer["number"] as? String)
+            try await hotline.step(provinceCase, "withdraw", as: "operator", body: json(["reason": "省平台撤回"]))
             // A unit reads neither which cases a phone made nor a list of others.
             try await hotline.dispatch(second, lead: "water")
             let unitView = try await hotline.view(second, as: "handler:water")
@@ -137,16 +154,16 @@ import Testing
                                                   body: body(phone: "13912340002")).object()
             #expect(other["repeat_of"] as? [String] == [])
             // 40 days on, the first case is past the 30 days of a repeat call, but still open: the
-            // operator still sees it by the phone.
+            // operator still sees it by the phone; the province's, closed, is gone from the list.
             hotline.clock.advance(by: 40 * 86_400)
             let late = try await hotline.request(.post, "/api/v1/cases", as: "operator",
                                                  body: body(subject: "物业费", description: "物业乱收费。", phone: phone)).object()
             #expect(late["repeat_of"] as? [String] == [], "\(late)")
             let still = try await similar(hotline, ["phone": phone]).compactMap { $0["number"] as? String }
             #expect(Set(still) == [first, second, try #require(late["number"] as? String)], "\(still)")
-            // The center's figures count the repeat call of March.
+            // The center's figures count the repeat calls of March: the second case and the province's.
             let overview = try await hotline.request(.get, "/api/v1/stats/overview?period=2026-03", as: "manager").object()
-            #expect(overview["repeat_calls"] as? Int == 1, "\(overview)")
+            #expect(overview["repeat_calls"] as? Int == 2, "\(overview)")
         }
     }
 
@@ -164,6 +181,11 @@ import Testing
             let metres = try #require(reason["distance_m"] as? Int)
             #expect((95...105).contains(metres), "\(metres)")
             #expect(try await similar(hotline, ["latitude": "36.1977", "longitude": "117.12"]).isEmpty)
+            // About 150 m south and 150 m east (212 m): inside the index's box, outside the radius.
+            _ = try await hotline.fileCase(Self.body(request, category: "urban.street-vendors", region: "taishan",
+                                                     phone: "13912340004", latitude: 36.1950 - 0.001348, longitude: 117.1200 + 0.001670))
+            let fromNear = try await similar(hotline, ["latitude": "36.1950", "longitude": "117.12"]).map { $0["number"] as? String }
+            #expect(fromNear == [near], "\(fromNear)")
         }
     }
 
@@ -193,6 +215,34 @@ import Testing
             // One supplement, and the two cases filed after the first from the same phone: three repeat calls.
             let overview = try await hotline.request(.get, "/api/v1/stats/overview?period=2026-03", as: "manager").object()
             #expect(overview["repeat_calls"] as? Int == 3, "\(overview)")
+        }
+    }
+
+    @Test func aCaseOfTheSamePhoneAndCategoryWithin30DaysOfAUnitsReplyIsItsRepeatComplaintShownNotScored() async throws {
+        try await withHotline { hotline in
+            let phone = "13912340009"
+            func file(_ category: String = "housing.property") async throws -> String {
+                try await hotline.fileCase(json(CaseBodies.make(category: category, phone: phone)))
+            }
+            let first = try await file()
+            try await hotline.dispatch(first)
+            try await hotline.step(first, "sign", as: "handler:housing")
+            try await hotline.reply(first)
+            let before = AppraisalTests.line(try await hotline.request(.get, "/api/v1/appraisals/2026-03", as: "manager").object(), "housing")
+            #expect(before["repeat_complaints"] as? Int == 0)
+            hotline.clock.advance(by: 5 * 86_400)
+            _ = try await file()                          // the same matter again: a repeat complaint of housing's
+            _ = try await file("utilities.water")         // another category: none
+            hotline.clock.advance(by: 30 * 86_400)
+            _ = try await file()                          // 35 days after the reply: none
+            let march = AppraisalTests.line(try await hotline.request(.get, "/api/v1/appraisals/2026-03", as: "manager").object(), "housing")
+            #expect(march["repeat_complaints"] as? Int == 1, "\(march)")
+            // Shown, not scored: the score is what it was.
+            #expect(march["score"] as? Double == before["score"] as? Double)
+            let own = AppraisalTests.line(try await hotline.request(.get, "/api/v1/appraisals/2026", as: "handler:housing").object(), "housing")
+            #expect(own["repeat_complaints"] as? Int == 1, "\(own)")
+            let csv = try await hotline.request(.get, "/api/v1/appraisals/2026-03?format=csv", as: "manager").text
+            #expect(csv.contains("重复诉求"))
         }
     }
 

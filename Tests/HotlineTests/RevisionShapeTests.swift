@@ -20,6 +20,8 @@ import Testing
         // What shape 2 added: the response rate, replies sent back, the scheme, the roll-up.
         ["scheme"], ["weights", "scheme"], ["weights", "three_rates"], ["rollup"], ["rollup", "*", "units_summed"],
         ["units", "*", "indicators", "response"], ["units", "*", "sent_back"],
+        // What shape 3 added: the units' repeat complaints.
+        ["units", "*", "repeat_complaints"],
     ]
 
     static func removing(_ path: ArraySlice<String>, from value: Any) -> Any {
@@ -77,11 +79,15 @@ import Testing
                 #expect(html.text.contains("第\(revision)版"), "\(what)")
                 // A figure the revision does not have is shown as absent, never as a 0 it never said.
                 if path.last == "escalations" {
-                    #expect(housing?.hasSuffix(",0,—,0,0") == true, "\(housing ?? "")")
+                    #expect(housing?.hasSuffix(",0,—,0,0,0") == true, "\(housing ?? "")")
                 }
                 if path.last == "sent_back" {
-                    #expect(housing?.hasSuffix(",0,0,0,—") == true, "\(housing ?? "")")
+                    #expect(housing?.hasSuffix(",0,0,0,—,0") == true, "\(housing ?? "")")
                     #expect(!own.text.contains("sent_back"), "a handler's re-encoded line does not invent it: \(own.text.prefix(400))")
+                }
+                if path.last == "repeat_complaints" {
+                    #expect(housing?.hasSuffix(",0,0,0,0,—") == true, "\(housing ?? "")")
+                    #expect(!own.text.contains("repeat_complaints"), "a handler's re-encoded line does not invent it: \(own.text.prefix(400))")
                 }
                 if path.last == "response" {
                     let line = (try own.object()["units"] as? [[String: Any]])?.first

@@ -62,7 +62,8 @@ public struct HotspotReport: Codable, Sendable, Equatable {
     public var totalYearBefore: Int
     /// Every cell with a case in the period, the period before or the year before; most cases first.
     public var cells: [Cell]
-    /// The ten fastest rising against the period before, among cells of at least 10 cases.
+    /// The ten fastest rising against the period before (new cells first), among cells of at
+    /// least 10 cases that rose.
     public var rising: [Cell]
     public var candidates: [Candidate]
     public var generatedAt: Date
@@ -175,7 +176,7 @@ public enum Hotspots {
                 trend: trend.map { figures[$0.firstDay]?[key]?.count ?? 0 })
         }
         let cells = keys.map(cell).sorted(by: order)
-        let rising = cells.filter { $0.count >= smallestCell }.sorted { a, b in
+        let rising = cells.filter { $0.count >= smallestCell && ($0.change ?? 1) > 0 }.sorted { a, b in
             // A cell that had nothing before rises fastest of all.
             let (x, y) = (a.change ?? .infinity, b.change ?? .infinity)
             return x != y ? x > y : order(a, b)
@@ -205,12 +206,13 @@ public enum Hotspots {
     }
 
     /// 每月一题: the cells in the top ten by one measure in each of the periods given (the last
-    /// three), with the measures they were. Shares are ranked among cells of at least 10 cases.
+    /// three), with the measures they were. A share is ranked only on a base of at least 10 (the
+    /// repeat share on 10 cases, dissatisfaction on 10 rated visits): on less, one call is tens of points.
     static func programme(_ periods: [[Key: Figures]]) -> [(Key, [String])] {
         let measures: [(String, (Figures) -> Double?)] = [
             ("volume", { Double($0.count) }),
             ("repeat_share", { $0.count >= smallestCell ? Double($0.repeats) / Double($0.count) : nil }),
-            ("dissatisfaction", { $0.count >= smallestCell && $0.rated > 0 ? 1 - Double($0.satisfied) / Double($0.rated) : nil }),
+            ("dissatisfaction", { $0.rated >= smallestCell ? 1 - Double($0.satisfied) / Double($0.rated) : nil }),
         ]
         var found: [Key: [String]] = [:]
         for (name, measure) in measures {

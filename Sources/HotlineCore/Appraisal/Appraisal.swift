@@ -91,6 +91,9 @@ public struct UnitAppraisal: Codable, Sendable, Equatable {
     public var overdue: Int
     /// 审核退回: reviews that sent the unit's replies back, by the time of the review. Shown, not scored.
     public var sentBack: Int
+    /// 重复诉求 (DOMAIN §15): cases filed by a phone in a category within 30 days after the unit's
+    /// reply to an earlier case of that phone and category, by the time of filing. Shown, not scored.
+    public var repeatComplaints: Int
     /// In a roll-up line: how many units it sums (the parent and every unit below it).
     public var unitsSummed: Int?
     /// The figures a revision stored in an older shape does not have: shown as "—", never as 0.
@@ -100,13 +103,14 @@ public struct UnitAppraisal: Codable, Sendable, Equatable {
         case unit, name, group, rank, score, indicators, escalations, overdue
         case unreasonableReturns = "unreasonable_returns"
         case sentBack = "sent_back"
+        case repeatComplaints = "repeat_complaints"
         case unitsSummed = "units_summed"
     }
 
     init(unit: String, name: String, group: UnitGroup, rank: Int?, score: Double, counts: Counts, unitsSummed: Int? = nil) {
         (self.unit, self.name, self.group, self.rank, self.score, self.indicators) = (unit, name, group, rank, score, counts.indicators)
         (self.unreasonableReturns, self.escalations, self.overdue) = (counts.unreasonableReturns, counts.escalations, counts.overdue)
-        self.sentBack = counts.sentBack
+        (self.sentBack, self.repeatComplaints) = (counts.sentBack, counts.repeatComplaints)
         self.unitsSummed = unitsSummed
     }
 
@@ -130,6 +134,7 @@ public struct UnitAppraisal: Codable, Sendable, Equatable {
         escalations = try count(.escalations, into: &missing)
         overdue = try count(.overdue, into: &missing)
         sentBack = try count(.sentBack, into: &missing)
+        repeatComplaints = try count(.repeatComplaints, into: &missing)
         unitsSummed = try c.decodeIfPresent(Int.self, forKey: .unitsSummed)
         // Shape 1 had no response rate: "—", not "no data".
         if (try? c.nestedContainer(keyedBy: Indicators.CodingKeys.self, forKey: .indicators).contains(.response)) != true {
@@ -158,6 +163,7 @@ public struct UnitAppraisal: Codable, Sendable, Equatable {
         try c.encode(escalations, forKey: .escalations)
         try c.encode(overdue, forKey: .overdue)
         if !missing.contains("sent_back") { try c.encode(sentBack, forKey: .sentBack) }
+        if !missing.contains("repeat_complaints") { try c.encode(repeatComplaints, forKey: .repeatComplaints) }
         try c.encodeIfPresent(unitsSummed, forKey: .unitsSummed)
     }
 }
@@ -229,8 +235,9 @@ public struct AppraisalReport: Codable, Sendable, Equatable {
         case generatedAt = "generated_at"
     }
 
-    /// The shape publishing writes today; kept with every revision (`schema_version`).
-    public static let schemaVersion: Int16 = 2
+    /// The shape publishing writes today; kept with every revision (`schema_version`). Shape 3
+    /// added the units' repeat complaints.
+    public static let schemaVersion: Int16 = 3
 
     init(period: String, revision: Int?, publishedAt: Date?, reason: String?, generatedAt: Date,
          weights: AppraisalWeights?, units: [UnitAppraisal], rollup: [UnitAppraisal]? = nil) {
@@ -341,9 +348,15 @@ public enum Appraisal {
         let months = period.month != nil ? [period]
             : (1...12).map { Period(String(format: "%04d-%02d", period.year, $0))! }.filter { $0.start < now }
         // A unit with nothing counted is a unit without figures, however it was read.
-        let counted = try await recount
+        var counted = try await recount
             ? AppraisalRecord.counts(months, unit: only, at: now, on: connection, logger: logger)
             : AppraisalFacts.counts(months, unit: only, at: now, on: connection, logger: logger)
+        // Read as they were written at intake, the same way for the facts and the recount.
+        if let first = months.first, let last = months.last {
+            for (unit, n) in try await repeatComplaints(from: first.start, to: last.end, unit: only, on: connection, logger: logger) {
+                counted[unit, default: Counts()].repeatComplaints = n
+            }
+        }
         let totals = counted.filter { $0.value != Counts() }
         let weights = try await self.weights(on: connection, logger: logger)
         let units = try await connection.rows("""
@@ -374,6 +387,22 @@ public enum Appraisal {
                                weights: weights,
                                units: only != nil ? lines : ranked(lines, volume: { totals[$0]?.indicators.onTimeSign.denominator ?? 0 }),
                                rollup: summed)
+    }
+
+    /// 重复诉求 of each unit over a span: the cases filed in it that named the unit at intake.
+    static func repeatComplaints(
+        from start: Date, to end: Date, unit only: String?, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        for row in try await connection.rows("""
+            SELECT u.unit, count(*) AS n FROM cases c, unnest(c.repeat_complaint_units) AS u (unit)
+            WHERE c.repeat_complaint_units <> '{}' AND c.accepted_at >= \(start) AND c.accepted_at < \(end)
+              AND (\(only)::text IS NULL OR u.unit = \(only))
+            GROUP BY u.unit
+            """, logger: logger) {
+            out[try row.value("unit")] = try row.value("n")
+        }
+        return out
     }
 
     /// Each unit that has units below it, with its own figures and theirs added, numerator to
@@ -451,9 +480,11 @@ struct Counts: Equatable {
     var escalations = 0
     var overdue = 0
     var sentBack = 0
+    var repeatComplaints = 0
 
     static func + (lhs: Counts, rhs: Counts) -> Counts {
         Counts(indicators: lhs.indicators + rhs.indicators, unreasonableReturns: lhs.unreasonableReturns + rhs.unreasonableReturns,
-               escalations: lhs.escalations + rhs.escalations, overdue: lhs.overdue + rhs.overdue, sentBack: lhs.sentBack + rhs.sentBack)
+               escalations: lhs.escalations + rhs.escalations, overdue: lhs.overdue + rhs.overdue, sentBack: lhs.sentBack + rhs.sentBack,
+               repeatComplaints: lhs.repeatComplaints + rhs.repeatComplaints)
     }
 }

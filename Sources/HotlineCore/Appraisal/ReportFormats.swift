@@ -29,7 +29,7 @@ public enum ReportFormats {
         "解决数", "解决率基数", "解决率(%)",
         "重办数", "答复数", "重办率(%)",
         "及时响应数", "应响应数", "响应率(%)",
-        "不合理退单", "升级督办", "超期工单", "审核退回",
+        "不合理退单", "升级督办", "超期工单", "审核退回", "重复诉求",
     ]
 
     /// The roll-up's rows follow the ranking's, under a header of their own.
@@ -56,7 +56,8 @@ public enum ReportFormats {
         }
         fields += ["\(i.response.numerator)", "\(i.response.denominator)", percent(i.response.rate)].map { line.shown("response", $0) }
         fields += [line.shown("unreasonable_returns", "\(line.unreasonableReturns)"), line.shown("escalations", "\(line.escalations)"),
-                   line.shown("overdue", "\(line.overdue)"), line.shown("sent_back", "\(line.sentBack)")]
+                   line.shown("overdue", "\(line.overdue)"), line.shown("sent_back", "\(line.sentBack)"),
+                   line.shown("repeat_complaints", "\(line.repeatComplaints)")]
         return fields.map(csvField).joined(separator: ",")
     }
 
@@ -136,7 +137,7 @@ public enum ReportFormats {
         var html = """
             <table><thead><tr><th>\(first)</th><th>单位</th><th>得分</th><th>及时签收率</th><th>按时办结率</th>\
             <th>满意率</th><th>解决率</th><th>重办率</th><th>响应率</th><th>不合理退单</th><th>升级督办</th><th>超期工单</th>\
-            <th>审核退回</th></tr></thead><tbody>
+            <th>审核退回</th><th>重复诉求</th></tr></thead><tbody>
 
             """
         for line in lines {
@@ -146,6 +147,7 @@ public enum ReportFormats {
                 cell(i.onTimeReply), cell(i.satisfaction), cell(i.resolution), cell(i.reopen), line.shown("response", cell(i.response)),
                 line.shown("unreasonable_returns", "\(line.unreasonableReturns)"), line.shown("escalations", "\(line.escalations)"),
                 line.shown("overdue", "\(line.overdue)"), line.shown("sent_back", "\(line.sentBack)"),
+                line.shown("repeat_complaints", "\(line.repeatComplaints)"),
             ]
             html += "<tr>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>\n"
         }

@@ -208,7 +208,7 @@ public enum CaseQueries {
             source: try has("source") ? try await CaseSources.of(caseId: handle.id, on: connection, logger: logger) : nil,
             supplements: supplements,
             // Numbers only, and only for the center: which cases a phone made is the center's to know.
-            repeatOf: sight == .center ? try row.value("repeats") : nil
+            repeatOf: viewer.isCenter ? try row.value("repeats") : nil
         )
     }
 

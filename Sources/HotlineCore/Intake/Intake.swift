@@ -47,18 +47,25 @@ public enum Intake {
             "channel": .string(valid.channel.rawValue), "type": .string(valid.type.rawValue),
             "urgency": .string(valid.urgency.rawValue), "category": .string(valid.category),
         ]
-        // A phone with earlier cases in the last 30 days makes this one a repeat call (重复来电).
+        // A phone with earlier cases in the last 30 days makes this one a repeat call (重复来电); the
+        // units that replied in the last 30 days to an earlier case of its phone and category, a
+        // repeat complaint of theirs.
         let stored = try await connection.row(Store(query: """
             WITH repeats AS (
                 SELECT coalesce(array_agg(r.id ORDER BY r.id), '{}') AS ids, coalesce(array_agg(r.number ORDER BY r.id), '{}') AS numbers
                 FROM (SELECT p.id, p.number FROM case_contacts k JOIN cases p ON p.id = k.case_id
                       WHERE k.phone = \(valid.citizen.phone) AND p.accepted_at >= \(now.addingTimeInterval(-Repeats.window))
                       ORDER BY p.id DESC LIMIT \(Repeats.listed)) r
+            ), answered AS (
+                SELECT coalesce(array_agg(DISTINCT r.unit_code ORDER BY r.unit_code), '{}') AS units
+                FROM case_contacts k JOIN cases p ON p.id = k.case_id JOIN replies r ON r.case_id = p.id
+                WHERE k.phone = \(valid.citizen.phone) AND p.category = \(valid.category) AND r.status = 'approved'
+                  AND r.replied_at >= \(now.addingTimeInterval(-Repeats.window)) AND r.replied_at < \(now)
             ), stored AS (
                 INSERT INTO cases (number, channel, case_type, urgency, category, subject, description,
                                    address, region, latitude, longitude, anonymous, confidential, contact_consent,
                                    status, closure, accepted_at, accepted_by, closed_at, direct_answer,
-                                   search_units, search_center, search_version, repeat_of)
+                                   search_units, search_center, search_version, repeat_of, repeat_complaint_units)
                 SELECT next_case_number(\(LocalDate(now).description)::date),
                        \(valid.channel.rawValue), \(valid.type.rawValue), \(valid.urgency.rawValue),
                        \(valid.category), \(valid.subject), \(valid.description),
@@ -66,7 +73,7 @@ public enum Intake {
                        \(valid.citizen.anonymous), \(valid.citizen.confidential), \(valid.citizen.contactConsent),
                        \(status.rawValue), \(closure?.rawValue), \(now), \(staff.id), \(answered ? now : nil),
                        \(valid.directAnswer?.text), \(search.units)::tsvector, \(search.center)::tsvector, \(FreeText.version),
-                       (SELECT ids FROM repeats)
+                       (SELECT ids FROM repeats), (SELECT units FROM answered)
                 WHERE EXISTS (SELECT FROM categories k WHERE k.code = \(valid.category) AND k.active)
                   AND (\(valid.location?.region)::text IS NULL
                        OR EXISTS (SELECT FROM units u WHERE u.code = \(valid.location?.region) AND u.unit_group = ANY(\(UnitGroup.areas))))
@@ -126,7 +133,8 @@ public enum Intake {
             extensionRequests: [], reopenCount: 0, approvedReturns: 0, exemptReason: nil, mergedInto: nil, duplicates: [],
             source: valid.source.map { CaseSource(system: $0.system!, id: $0.id!, deadline: $0.deadline?.wholeSecond, reportBack: $0.reportBack) },
             warnings: warnings(valid),
-            repeatOf: try row.value("repeat_of")
+            // The center's only: an exchange client learns nothing of the phone's other cases.
+            repeatOf: staff.isCenter ? try row.value("repeat_of") : nil
         )
         view.similar = try await similar(to: SimilarCases.Query(valid), excluding: id, for: staff, at: now,
                                          on: connection, logger: logger)
@@ -168,13 +176,13 @@ public enum Intake {
         return view
     }
 
-    /// The similar cases the answer to an intake carries, for the center's operators and
-    /// dispatchers only (an exchange client files, and reads nothing of other cases).
+    /// The similar cases the answer to an intake carries, for the center only (an exchange
+    /// client files, and reads nothing of other cases).
     static func similar(
         to query: SimilarCases.Query, excluding id: Int64, for staff: Staff, at now: Date,
         on connection: PostgresConnection, logger: Logger
     ) async throws -> [SimilarCase]? {
-        guard staff.isCenter, staff.role == .operator || staff.role == .dispatcher else { return nil }
+        guard staff.isCenter else { return nil }
         var query = query
         query.excluding = id
         return try await SimilarCases.find(query, for: staff, at: now, on: connection, logger: logger)

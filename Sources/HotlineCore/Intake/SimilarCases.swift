@@ -116,11 +116,9 @@ public enum SimilarCases {
         return valid
     }
 
-    /// The center's operators and dispatchers, who take calls and merge: nobody of a unit.
+    /// The center (its operators, dispatchers and managers): nobody of a unit.
     public static func authorise(_ staff: Staff) throws {
-        guard staff.isCenter, staff.role == .operator || staff.role == .dispatcher else {
-            throw HotlineError.forbidden("similar cases are for the center's operators and dispatchers")
-        }
+        guard staff.isCenter else { throw HotlineError.forbidden("similar cases are the center's") }
     }
 
     public static func find(
@@ -137,7 +135,8 @@ public enum SimilarCases {
         let rows = try await connection.rows("""
             WITH found AS (
                 (SELECT k.case_id AS id FROM case_contacts k JOIN cases c ON c.id = k.case_id
-                 WHERE k.phone = \(query.phone) AND (c.accepted_at >= \(now.addingTimeInterval(-Repeats.window)) OR c.status <> 'closed')
+                 WHERE k.phone = \(query.phone)
+                   AND (c.accepted_at >= \(now.addingTimeInterval(-Repeats.window)) OR c.status NOT IN ('closed', 'merged'))
                  ORDER BY k.case_id DESC LIMIT 50)
                 UNION
                 (SELECT c.id FROM cases c
@@ -150,7 +149,7 @@ public enum SimilarCases {
                 (SELECT c.id FROM cases c
                  WHERE c.latitude IS NOT NULL
                    AND point(c.longitude, c.latitude) <@ box(point(\(box?.west), \(box?.south)), point(\(box?.east), \(box?.north)))
-                   AND (c.accepted_at >= \(now.addingTimeInterval(-placeDays * 86_400)) OR c.status <> 'closed')
+                   AND (c.accepted_at >= \(now.addingTimeInterval(-placeDays * 86_400)) OR c.status NOT IN ('closed', 'merged'))
                  ORDER BY c.id DESC LIMIT 200)
             )
             SELECT c.number, c.status, c.category, c.region, c.subject, c.accepted_at, c.latitude, c.longitude,
@@ -169,13 +168,19 @@ public enum SimilarCases {
                 let metres = metresBetween(latitude, longitude, lat, lon)
                 if metres <= radiusMetres { distance = metres }
             }
-            let judged = judge(samePhone: try row.value("same_phone"), similarity: similarity(wanted, candidateTerms),
-                               distance: distance)
+            // Text is evidence only where the spec looks for it: the same category (and region, when
+            // given) in the last 7 days. A case found by its phone or place is not "alike" otherwise.
+            let category: String = try row.value("category"), caseRegion: String? = try row.value("region")
+            let acceptedAt: Date = try row.value("accepted_at")
+            let comparable = category == query.category && (region == nil || caseRegion == region)
+                && acceptedAt >= now.addingTimeInterval(-textDays * 86_400)
+            let judged = judge(samePhone: try row.value("same_phone"),
+                               similarity: comparable ? similarity(wanted, candidateTerms) : 0, distance: distance)
             guard judged.score >= threshold else { continue }
             out.append(SimilarCase(
                 number: try row.value("number"), status: CaseStatus(rawValue: try row.value("status"))!,
-                category: try row.value("category"), region: try row.value("region"), subject: try row.value("subject"),
-                acceptedAt: try row.value("accepted_at"), mergedInto: try row.value("master"),
+                category: category, region: caseRegion, subject: try row.value("subject"),
+                acceptedAt: acceptedAt, mergedInto: try row.value("master"),
                 score: judged.score, reasons: judged.reasons))
         }
         out.sort { ($0.score, $0.acceptedAt, $0.number) > ($1.score, $1.acceptedAt, $1.number) }

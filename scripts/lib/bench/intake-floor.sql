@@ -19,11 +19,16 @@ WITH repeats AS (
     FROM (SELECT p.id, p.number FROM case_contacts k JOIN cases p ON p.id = k.case_id
           WHERE k.phone = :phone AND p.accepted_at >= :repeat_since
           ORDER BY p.id DESC LIMIT :repeats_listed) r
+), answered AS (
+    SELECT coalesce(array_agg(DISTINCT r.unit_code ORDER BY r.unit_code), '{}') AS units
+    FROM case_contacts k JOIN cases p ON p.id = k.case_id JOIN replies r ON r.case_id = p.id
+    WHERE k.phone = :phone AND p.category = :category AND r.status = 'approved'
+      AND r.replied_at >= :repeat_since AND r.replied_at < :now
 ), stored AS (
     INSERT INTO cases (number, channel, case_type, urgency, category, subject, description,
                        address, region, latitude, longitude, anonymous, confidential, contact_consent,
                        status, closure, accepted_at, accepted_by, closed_at, direct_answer,
-                       search_units, search_center, search_version, repeat_of)
+                       search_units, search_center, search_version, repeat_of, repeat_complaint_units)
     SELECT next_case_number(:day::date),
            :channel, :type, :urgency,
            :category, :subject, :description,
@@ -31,7 +36,7 @@ WITH repeats AS (
            :false, :false, :true,
            :status, NULL, :now, :user_id, NULL,
            NULL, :search_units::tsvector, NULL::tsvector, :search_version,
-           (SELECT ids FROM repeats)
+           (SELECT ids FROM repeats), (SELECT units FROM answered)
     WHERE EXISTS (SELECT FROM categories k WHERE k.code = :category AND k.active)
       AND (:region::text IS NULL
            OR EXISTS (SELECT FROM units u WHERE u.code = :region AND u.unit_group = ANY(:areas)))
@@ -49,7 +54,8 @@ WITH repeats AS (
 SELECT id, number, accepted_at, closed_at, (SELECT numbers FROM repeats) AS repeat_of FROM stored \gset
 WITH found AS (
     (SELECT k.case_id AS id FROM case_contacts k JOIN cases c ON c.id = k.case_id
-     WHERE k.phone = :phone AND (c.accepted_at >= :repeat_since OR c.status <> 'closed')
+     WHERE k.phone = :phone
+       AND (c.accepted_at >= :repeat_since OR c.status NOT IN ('closed', 'merged'))
      ORDER BY k.case_id DESC LIMIT 50)
     UNION
     (SELECT c.id FROM cases c
@@ -62,7 +68,7 @@ WITH found AS (
     (SELECT c.id FROM cases c
      WHERE c.latitude IS NOT NULL
        AND point(c.longitude, c.latitude) <@ box(point(NULL, NULL), point(NULL, NULL))
-       AND (c.accepted_at >= :repeat_since OR c.status <> 'closed')
+       AND (c.accepted_at >= :repeat_since OR c.status NOT IN ('closed', 'merged'))
      ORDER BY c.id DESC LIMIT 200)
 )
 SELECT c.number, c.status, c.category, c.region, c.subject, c.accepted_at, c.latitude, c.longitude,
