@@ -53,13 +53,16 @@ public enum Intake {
         let stored = try await connection.row(Store(query: """
             WITH repeats AS (
                 SELECT coalesce(array_agg(r.id ORDER BY r.id), '{}') AS ids, coalesce(array_agg(r.number ORDER BY r.id), '{}') AS numbers
-                FROM (SELECT p.id, p.number FROM case_contacts k JOIN cases p ON p.id = k.case_id
-                      WHERE k.phone = \(valid.citizen.phone) AND p.accepted_at >= \(now.addingTimeInterval(-Repeats.window))
-                      ORDER BY p.id DESC LIMIT \(Repeats.listed)) r
+                FROM (SELECT p.id, p.number FROM cases p
+                      WHERE p.id IN (SELECT k.case_id FROM case_contacts k WHERE k.phone = \(valid.citizen.phone)
+                                     ORDER BY k.case_id DESC LIMIT \(Repeats.listed))
+                        AND p.accepted_at >= \(now.addingTimeInterval(-Repeats.window))) r
             ), answered AS (
                 SELECT coalesce(array_agg(DISTINCT r.unit_code ORDER BY r.unit_code), '{}') AS units
-                FROM case_contacts k JOIN cases p ON p.id = k.case_id JOIN replies r ON r.case_id = p.id
-                WHERE k.phone = \(valid.citizen.phone) AND p.category = \(valid.category) AND r.status = 'approved'
+                FROM cases p JOIN replies r ON r.case_id = p.id
+                WHERE p.id IN (SELECT k.case_id FROM case_contacts k WHERE k.phone = \(valid.citizen.phone)
+                               ORDER BY k.case_id DESC LIMIT \(Repeats.listed))
+                  AND p.category = \(valid.category) AND r.status = 'approved'
                   AND r.replied_at >= \(now.addingTimeInterval(-Repeats.window)) AND r.replied_at < \(now)
             ), stored AS (
                 INSERT INTO cases (number, channel, case_type, urgency, category, subject, description,

@@ -47,6 +47,8 @@ enum Repeats {
 /// Similar cases while the citizen is still on the line (DOMAIN §15): open and recent cases of
 /// the same phone (30 days, or still open), of the same category and region with text alike by
 /// character bigrams (7 days), and within 200 m of a point (30 days, or still open), best first.
+/// Each route reads a bounded number of cases, newest first: the phone's last 50, the cell's last
+/// 100 with a word of the text, 200 around the point.
 /// The center's only: a unit never reads another case through this.
 public enum SimilarCases {
     public struct Query: Sendable {
@@ -132,19 +134,19 @@ public enum SimilarCases {
             : distinctive.sorted().prefix(200).map { "'\($0)'" }.joined(separator: " | ")
         let box = query.latitude.flatMap { lat in query.longitude.map { lon in around(latitude: lat, longitude: lon) } }
         let region = query.region
-        let rows = try await connection.rows("""
+        let rows = try await connection.rows(Find(query: """
             WITH found AS (
-                (SELECT k.case_id AS id FROM case_contacts k JOIN cases c ON c.id = k.case_id
-                 WHERE k.phone = \(query.phone)
-                   AND (c.accepted_at >= \(now.addingTimeInterval(-Repeats.window)) OR c.status NOT IN ('closed', 'merged'))
-                 ORDER BY k.case_id DESC LIMIT 50)
+                (SELECT c.id FROM cases c
+                 WHERE c.id IN (SELECT k.case_id FROM case_contacts k WHERE k.phone = \(query.phone)
+                                ORDER BY k.case_id DESC LIMIT 50)
+                   AND (c.accepted_at >= \(now.addingTimeInterval(-Repeats.window)) OR c.status NOT IN ('closed', 'merged')))
                 UNION
                 (SELECT c.id FROM cases c
                  WHERE c.category = \(textQuery == nil ? nil : query.category)
                    AND (c.region = \(region) OR \(region)::text IS NULL)
                    AND c.accepted_at >= \(now.addingTimeInterval(-textDays * 86_400))
                    AND c.search_units @@ \(textQuery)::tsquery
-                 ORDER BY c.accepted_at DESC LIMIT 200)
+                 ORDER BY c.accepted_at DESC LIMIT 100)
                 UNION
                 (SELECT c.id FROM cases c
                  WHERE c.latitude IS NOT NULL
@@ -158,7 +160,7 @@ public enum SimilarCases {
             FROM found f JOIN cases c ON c.id = f.id
             LEFT JOIN case_contacts k ON k.case_id = c.id LEFT JOIN cases m ON m.id = c.merged_into
             WHERE c.id <> \(query.excluding ?? 0)
-            """, logger: logger)
+            """), logger: logger)
         var out: [SimilarCase] = []
         for row in rows {
             let candidateTerms = terms(fromLexemes: try row.value("terms", as: [String]?.self) ?? [])
@@ -186,6 +188,9 @@ public enum SimilarCases {
         out.sort { ($0.score, $0.acceptedAt, $0.number) > ($1.score, $1.acceptedAt, $1.number) }
         return Array(out.prefix(limit))
     }
+
+    /// Every intake runs it, and the operator's page as they type: prepared (its plan kept).
+    struct Find: PreparedStatement { let query: PostgresQuery }
 
     // MARK: The score
 

@@ -16,13 +16,16 @@ ON CONFLICT (scope, key) DO UPDATE
 RETURNING key;
 WITH repeats AS (
     SELECT coalesce(array_agg(r.id ORDER BY r.id), '{}') AS ids, coalesce(array_agg(r.number ORDER BY r.id), '{}') AS numbers
-    FROM (SELECT p.id, p.number FROM case_contacts k JOIN cases p ON p.id = k.case_id
-          WHERE k.phone = :phone AND p.accepted_at >= :repeat_since
-          ORDER BY p.id DESC LIMIT :repeats_listed) r
+    FROM (SELECT p.id, p.number FROM cases p
+          WHERE p.id IN (SELECT k.case_id FROM case_contacts k WHERE k.phone = :phone
+                         ORDER BY k.case_id DESC LIMIT :repeats_listed)
+            AND p.accepted_at >= :repeat_since) r
 ), answered AS (
     SELECT coalesce(array_agg(DISTINCT r.unit_code ORDER BY r.unit_code), '{}') AS units
-    FROM case_contacts k JOIN cases p ON p.id = k.case_id JOIN replies r ON r.case_id = p.id
-    WHERE k.phone = :phone AND p.category = :category AND r.status = 'approved'
+    FROM cases p JOIN replies r ON r.case_id = p.id
+    WHERE p.id IN (SELECT k.case_id FROM case_contacts k WHERE k.phone = :phone
+                   ORDER BY k.case_id DESC LIMIT :repeats_listed)
+      AND p.category = :category AND r.status = 'approved'
       AND r.replied_at >= :repeat_since AND r.replied_at < :now
 ), stored AS (
     INSERT INTO cases (number, channel, case_type, urgency, category, subject, description,
@@ -53,17 +56,17 @@ WITH repeats AS (
 -- The new case's id, for the similar cases of the answer (\gset: its columns become variables).
 SELECT id, number, accepted_at, closed_at, (SELECT numbers FROM repeats) AS repeat_of FROM stored \gset
 WITH found AS (
-    (SELECT k.case_id AS id FROM case_contacts k JOIN cases c ON c.id = k.case_id
-     WHERE k.phone = :phone
-       AND (c.accepted_at >= :repeat_since OR c.status NOT IN ('closed', 'merged'))
-     ORDER BY k.case_id DESC LIMIT 50)
+    (SELECT c.id FROM cases c
+     WHERE c.id IN (SELECT k.case_id FROM case_contacts k WHERE k.phone = :phone
+                    ORDER BY k.case_id DESC LIMIT 50)
+       AND (c.accepted_at >= :repeat_since OR c.status NOT IN ('closed', 'merged')))
     UNION
     (SELECT c.id FROM cases c
      WHERE c.category = :category
        AND (c.region = :region OR :region::text IS NULL)
        AND c.accepted_at >= :similar_since
        AND c.search_units @@ :similar_terms::tsquery
-     ORDER BY c.accepted_at DESC LIMIT 200)
+     ORDER BY c.accepted_at DESC LIMIT 100)
     UNION
     (SELECT c.id FROM cases c
      WHERE c.latitude IS NOT NULL
