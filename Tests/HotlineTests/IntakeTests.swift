@@ -75,6 +75,38 @@ import Testing
         }
     }
 
+    /// A prepared statement is typed by its first call on a connection: a value sent as NULL then
+    /// (a case whose text holds no identity has no center vector; a similar-case query without a
+    /// text has no terms) left PostgreSQL to infer the type from its cast, and the next call's
+    /// text arrived as a binary tsvector or tsquery: a 500 for the case whose description gives
+    /// the citizen's number (found by schemathesis). Both statements, one connection, in that order.
+    @Test func aPreparedStatementFirstCalledWithNullsTakesTextAfter() async throws {
+        try await withHotline { hotline in
+            let logger = TestDatabase.logger
+            let operatorId = try await hotline.sql { connection in
+                try await connection.query("SELECT id FROM users WHERE role = 'operator' LIMIT 1", logger: logger).collect()[0].decode(Int64.self)
+            }
+            let staff = Staff(id: operatorId, role: .operator, unit: nil)
+            let plain = try JSONDecoder().decode(NewCase.self, from: Data(CaseBodies.complaint().utf8))
+            var identified = plain
+            identified.description = "3号楼电梯停运，回电13812345678。"
+            let now = hotline.clock.now()
+            let numbers = try await hotline.sql { connection in
+                var numbers: [String] = []
+                for input in [plain, identified] {
+                    try await connection.query("BEGIN", logger: logger)
+                    numbers.append(try await Intake.accept(input, by: staff, at: now, on: connection, logger: logger).number)
+                    try await connection.query("COMMIT", logger: logger)
+                }
+                _ = try await SimilarCases.find(SimilarCases.Query(phone: "13812345678"), for: staff, at: now, on: connection, logger: logger)
+                return numbers + (try await SimilarCases.find(
+                    SimilarCases.Query(category: "housing.property", region: "taishan", text: "电梯停运"),
+                    for: staff, at: now, on: connection, logger: logger).map(\.number))
+            }
+            #expect(numbers.count == 4, "\(numbers)")
+        }
+    }
+
     /// No row is held by one intake until its COMMIT for the next to wait on (issue 15): an
     /// intake whose transaction is still open holds up no other intake of its day.
     @Test func anOpenIntakeHoldsUpNoOtherIntakeOfItsDay() async throws {

@@ -47,6 +47,7 @@ public enum Intake {
             "channel": .string(valid.channel.rawValue), "type": .string(valid.type.rawValue),
             "urgency": .string(valid.urgency.rawValue), "category": .string(valid.category),
         ]
+        // Prepared: a value that may be NULL is cast from text, or its first NULL would type it.
         // A phone with earlier cases in the last 30 days makes this one a repeat call (重复来电); the
         // units that replied in the last 30 days to an earlier case of its phone and category, a
         // repeat complaint of theirs.
@@ -75,7 +76,7 @@ public enum Intake {
                        \(valid.location?.address), \(valid.location?.region), \(valid.location?.latitude), \(valid.location?.longitude),
                        \(valid.citizen.anonymous), \(valid.citizen.confidential), \(valid.citizen.contactConsent),
                        \(status.rawValue), \(closure?.rawValue), \(now), \(staff.id), \(answered ? now : nil),
-                       \(valid.directAnswer?.text), \(search.units)::tsvector, \(search.center)::tsvector, \(FreeText.version),
+                       \(valid.directAnswer?.text), \(search.units)::text::tsvector, \(search.center)::text::tsvector, \(FreeText.version),
                        (SELECT ids FROM repeats), (SELECT units FROM answered)
                 WHERE EXISTS (SELECT FROM categories k WHERE k.code = \(valid.category) AND k.active)
                   AND (\(valid.location?.region)::text IS NULL

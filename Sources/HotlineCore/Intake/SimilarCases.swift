@@ -145,7 +145,7 @@ public enum SimilarCases {
                  WHERE c.category = \(textQuery == nil ? nil : query.category)
                    AND (c.region = \(region) OR \(region)::text IS NULL)
                    AND c.accepted_at >= \(now.addingTimeInterval(-textDays * 86_400))
-                   AND c.search_units @@ \(textQuery)::tsquery
+                   AND c.search_units @@ \(textQuery)::text::tsquery
                  ORDER BY c.accepted_at DESC LIMIT 100)
                 UNION
                 (SELECT c.id FROM cases c
@@ -189,7 +189,8 @@ public enum SimilarCases {
         return Array(out.prefix(limit))
     }
 
-    /// Every intake runs it, and the operator's page as they type: prepared (its plan kept).
+    /// Every intake runs it, and the operator's page as they type: prepared (its plan kept). A
+    /// value that may be NULL is cast from text: its first NULL would otherwise type it.
     struct Find: PreparedStatement { let query: PostgresQuery }
 
     // MARK: The score

@@ -38,7 +38,7 @@ WITH repeats AS (
            :address, :region, NULL, NULL,
            :false, :false, :true,
            :status, NULL, :now, :user_id, NULL,
-           NULL, :search_units::tsvector, NULL::tsvector, :search_version,
+           NULL, :search_units::text::tsvector, NULL::text::tsvector, :search_version,
            (SELECT ids FROM repeats), (SELECT units FROM answered)
     WHERE EXISTS (SELECT FROM categories k WHERE k.code = :category AND k.active)
       AND (:region::text IS NULL
@@ -65,7 +65,7 @@ WITH found AS (
      WHERE c.category = :category
        AND (c.region = :region OR :region::text IS NULL)
        AND c.accepted_at >= :similar_since
-       AND c.search_units @@ :similar_terms::tsquery
+       AND c.search_units @@ :similar_terms::text::tsquery
      ORDER BY c.accepted_at DESC LIMIT 100)
     UNION
     (SELECT c.id FROM cases c
