@@ -66,44 +66,14 @@ public enum HotspotFormats {
         body += "</tbody></table></section>\n"
         let meta = "本期\(report.total)件，上期（\(report.previousPeriod)）\(report.totalPrevious)件，"
             + "去年同期（\(report.yearBeforePeriod)）\(report.totalYearBefore)件。生成于\(Timestamp.format(report.generatedAt))。"
-        return """
-            <!DOCTYPE html>
-            <html lang="zh-CN"><head><meta charset="utf-8"><title>\(e(title))</title>
-            <style>
-            @page { size: A4; margin: 15mm; }
-            body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei", sans-serif;
-                   font-size: 10pt; color: #111; max-width: 180mm; margin: 0 auto; }
-            h1 { font-size: 16pt; text-align: center; margin: 0 0 4pt; }
-            p.meta { text-align: center; color: #555; margin: 0 0 10pt; }
-            h2 { font-size: 12pt; border-bottom: 1px solid #999; margin: 14pt 0 6pt; }
-            section { break-inside: avoid; }
-            table { border-collapse: collapse; width: 100%; margin-top: 6pt; }
-            th, td { border: 1px solid #bbb; padding: 2pt 4pt; text-align: right; }
-            th:first-child, td:first-child { text-align: left; }
-            th { background: #eee; }
-            svg { display: block; }
-            </style></head><body>
-            <h1>\(e(title))</h1>
-            <p class="meta">\(e(meta))</p>
-            \(body)</body></html>
-
-            """
+        return ReportFormats.page(title: title, meta: e(meta), namesColumn: 1, body: body)
     }
 
     /// A horizontal bar per cell, scaled to the largest.
     static func bars(_ cells: [HotspotReport.Cell]) -> String {
-        let barHeight = 16, gap = 4, labelWidth = 220, barWidth = 390
-        let largest = max(cells.map(\.count).max() ?? 1, 1)
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(labelWidth + barWidth + 60)\" "
-            + "height=\"\(cells.count * (barHeight + gap) + gap)\" role=\"img\" aria-label=\"件数\">\n"
-        for (index, cell) in cells.enumerated() {
-            let y = gap + index * (barHeight + gap)
-            let width = Int((Double(cell.count) / Double(largest) * Double(barWidth)).rounded())
-            svg += "<text x=\"\(labelWidth - 6)\" y=\"\(y + barHeight - 4)\" font-size=\"9pt\" text-anchor=\"end\">\(ReportFormats.escape(name(cell)))</text>"
-            svg += "<rect x=\"\(labelWidth)\" y=\"\(y)\" width=\"\(width)\" height=\"\(barHeight)\" fill=\"#3b6ea5\"/>"
-            svg += "<text x=\"\(labelWidth + width + 4)\" y=\"\(y + barHeight - 4)\" font-size=\"9pt\">\(cell.count)</text>\n"
-        }
-        return svg + "</svg>\n"
+        let largest = Double(max(cells.map(\.count).max() ?? 1, 1))
+        return ReportFormats.bars(cells.map { (ReportFormats.escape(name($0)), Double($0.count) / largest, "\($0.count)") },
+                                  labelWidth: 220, barWidth: 390, label: "件数")
     }
 
     static let colours = ["#3b6ea5", "#c0504d", "#9bbb59", "#8064a2", "#f79646"]

@@ -108,7 +108,13 @@ public enum ReportFormats {
             }
             return rates + "不合理退单每件扣\(format(w.unreasonableReturn))分，升级督办每件扣\(format(w.escalation))分。"
         } ?? ""
-        return """
+        return page(title: title, meta: "\(escape(status))。\(weights)“—”为无数据（按满分计）。", namesColumn: 2, body: body)
+    }
+
+    /// A printable A4 page: the title, a line of `meta` (HTML) under it, then `body`. Tables are
+    /// figures, right-aligned, but for the `namesColumn`-th column. Nothing loaded from anywhere.
+    static func page(title: String, meta: String, namesColumn: Int, body: String) -> String {
+        """
             <!DOCTYPE html>
             <html lang="zh-CN"><head><meta charset="utf-8"><title>\(escape(title))</title>
             <style>
@@ -121,12 +127,12 @@ public enum ReportFormats {
             section { break-inside: avoid; }
             table { border-collapse: collapse; width: 100%; margin-top: 6pt; }
             th, td { border: 1px solid #bbb; padding: 2pt 4pt; text-align: right; }
-            th:nth-child(2), td:nth-child(2) { text-align: left; }
+            th:nth-child(\(namesColumn)), td:nth-child(\(namesColumn)) { text-align: left; }
             th { background: #eee; }
             svg { display: block; }
             </style></head><body>
             <h1>\(escape(title))</h1>
-            <p class="meta">\(escape(status))。\(weights)“—”为无数据（按满分计）。</p>
+            <p class="meta">\(meta)</p>
             \(body)</body></html>
 
             """
@@ -160,15 +166,21 @@ public enum ReportFormats {
 
     /// A horizontal bar per unit, scores from 0 to 100.
     static func chart(_ lines: [UnitAppraisal]) -> String {
-        let barHeight = 16, gap = 4, labelWidth = 170, barWidth = 440
-        let height = lines.count * (barHeight + gap) + gap
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(labelWidth + barWidth + 60)\" height=\"\(height)\" role=\"img\" aria-label=\"得分\">\n"
-        for (index, line) in lines.enumerated() {
+        bars(lines.map { (escape($0.name), $0.score / 100, format($0.score)) }, labelWidth: 170, barWidth: 440, label: "得分")
+    }
+
+    /// A horizontal bar per item, `share` of the full width, with its label (HTML) before it and
+    /// its figure after.
+    static func bars(_ items: [(label: String, share: Double, figure: String)], labelWidth: Int, barWidth: Int, label: String) -> String {
+        let barHeight = 16, gap = 4
+        let height = items.count * (barHeight + gap) + gap
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(labelWidth + barWidth + 60)\" height=\"\(height)\" role=\"img\" aria-label=\"\(label)\">\n"
+        for (index, item) in items.enumerated() {
             let y = gap + index * (barHeight + gap)
-            let width = Int((line.score / 100 * Double(barWidth)).rounded())
-            svg += "<text x=\"\(labelWidth - 6)\" y=\"\(y + barHeight - 4)\" font-size=\"9pt\" text-anchor=\"end\">\(escape(line.name))</text>"
+            let width = Int((item.share * Double(barWidth)).rounded())
+            svg += "<text x=\"\(labelWidth - 6)\" y=\"\(y + barHeight - 4)\" font-size=\"9pt\" text-anchor=\"end\">\(item.label)</text>"
             svg += "<rect x=\"\(labelWidth)\" y=\"\(y)\" width=\"\(width)\" height=\"\(barHeight)\" fill=\"#3b6ea5\"/>"
-            svg += "<text x=\"\(labelWidth + width + 4)\" y=\"\(y + barHeight - 4)\" font-size=\"9pt\">\(format(line.score))</text>\n"
+            svg += "<text x=\"\(labelWidth + width + 4)\" y=\"\(y + barHeight - 4)\" font-size=\"9pt\">\(item.figure)</text>\n"
         }
         return svg + "</svg>\n"
     }

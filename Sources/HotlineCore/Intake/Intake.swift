@@ -52,17 +52,17 @@ public enum Intake {
         // units that replied in the last 30 days to an earlier case of its phone and category, a
         // repeat complaint of theirs.
         let stored = try await connection.row(Store(query: """
-            WITH repeats AS (
+            WITH recent AS (
+                SELECT k.case_id FROM case_contacts k WHERE k.phone = \(valid.citizen.phone)
+                ORDER BY k.case_id DESC LIMIT \(Repeats.listed)
+            ), repeats AS (
                 SELECT coalesce(array_agg(r.id ORDER BY r.id), '{}') AS ids, coalesce(array_agg(r.number ORDER BY r.id), '{}') AS numbers
                 FROM (SELECT p.id, p.number FROM cases p
-                      WHERE p.id IN (SELECT k.case_id FROM case_contacts k WHERE k.phone = \(valid.citizen.phone)
-                                     ORDER BY k.case_id DESC LIMIT \(Repeats.listed))
-                        AND p.accepted_at >= \(now.addingTimeInterval(-Repeats.window))) r
+                      WHERE p.id IN (SELECT case_id FROM recent) AND p.accepted_at >= \(now.addingTimeInterval(-Repeats.window))) r
             ), answered AS (
                 SELECT coalesce(array_agg(DISTINCT r.unit_code ORDER BY r.unit_code), '{}') AS units
                 FROM cases p JOIN replies r ON r.case_id = p.id
-                WHERE p.id IN (SELECT k.case_id FROM case_contacts k WHERE k.phone = \(valid.citizen.phone)
-                               ORDER BY k.case_id DESC LIMIT \(Repeats.listed))
+                WHERE p.id IN (SELECT case_id FROM recent)
                   AND p.category = \(valid.category) AND r.status = 'approved'
                   AND r.replied_at >= \(now.addingTimeInterval(-Repeats.window)) AND r.replied_at < \(now)
             ), stored AS (
@@ -248,15 +248,8 @@ public enum Intake {
             var place = Location()
             place.address = checker.text(location.address, field: "location.address", max: 500, required: false, multiline: false)
             place.region = checker.text(location.region, field: "location.region", max: 64, required: false)
-            switch (location.latitude, location.longitude) {
-            case (nil, nil): break
-            case let (lat?, lon?):
-                if !(lat.isFinite && (-90...90).contains(lat)) { checker.fail("location.latitude", "must be between -90 and 90") }
-                if !(lon.isFinite && (-180...180).contains(lon)) { checker.fail("location.longitude", "must be between -180 and 180") }
-                place.latitude = lat
-                place.longitude = lon
-            default:
-                checker.fail("location", "give latitude and longitude together, or neither")
+            if let point = checker.point(latitude: location.latitude, longitude: location.longitude, in: "location") {
+                (place.latitude, place.longitude) = point
             }
             valid.location = place.isEmpty ? nil : place
         }
@@ -272,13 +265,7 @@ public enum Intake {
         } else {
             valid.citizen.name = checker.text(citizen.name, field: "citizen.name", max: 50, required: false)
             // A phone is optional (DOMAIN §4): a citizen may give a name and no number.
-            if let phone = citizen.phone {
-                if let normalised = Contact.normalisePhone(phone) {
-                    valid.citizen.phone = normalised
-                } else {
-                    checker.fail("citizen.phone", "must be a phone number: 5–20 digits, an optional leading +")
-                }
-            }
+            valid.citizen.phone = checker.phone(citizen.phone, field: "citizen.phone")
         }
 
         if let answer = input.directAnswer {

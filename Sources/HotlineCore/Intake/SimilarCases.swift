@@ -97,18 +97,8 @@ public enum SimilarCases {
         valid.category = checker.text(query.category, field: "category", max: 64, required: false)
         valid.region = checker.text(query.region, field: "region", max: 64, required: false)
         valid.text = checker.text(query.text, field: "text", max: 4000, required: false, multiline: true)
-        if let phone = query.phone {
-            if let normalised = Contact.normalisePhone(phone) { valid.phone = normalised }
-            else { checker.fail("phone", "must be a phone number: 5–20 digits, an optional leading +") }
-        }
-        switch (query.latitude, query.longitude) {
-        case (nil, nil): break
-        case let (lat?, lon?):
-            if !(lat.isFinite && (-90...90).contains(lat)) { checker.fail("latitude", "must be between -90 and 90") }
-            if !(lon.isFinite && (-180...180).contains(lon)) { checker.fail("longitude", "must be between -180 and 180") }
-        default:
-            checker.fail("latitude", "give latitude and longitude together, or neither")
-        }
+        valid.phone = checker.phone(query.phone, field: "phone")
+        checker.point(latitude: query.latitude, longitude: query.longitude)
         try checker.check()
         let byText = valid.category != nil && !distinctive(terms(valid.text ?? "")).isEmpty
         guard valid.phone != nil || byText || valid.latitude != nil else {

@@ -37,6 +37,33 @@ public struct FieldChecker {
         return trimmed
     }
 
+    /// A citizen's phone, normalised; nil, and a problem, if it is not one. Absent is no problem.
+    public mutating func phone(_ value: String?, field: String) -> String? {
+        guard let value else { return nil }
+        if let normalised = Contact.normalisePhone(value) { return normalised }
+        fail(field, "must be a phone number: 5–20 digits, an optional leading +")
+        return nil
+    }
+
+    /// A point: both coordinates in range, or neither. `object` names the fields' object
+    /// (`location` → `location.latitude`), or nil for top-level fields.
+    @discardableResult
+    public mutating func point(latitude: Double?, longitude: Double?, in object: String? = nil) -> (latitude: Double, longitude: Double)? {
+        let prefix = object.map { "\($0)." } ?? ""
+        switch (latitude, longitude) {
+        case (nil, nil):
+            return nil
+        case let (lat?, lon?):
+            let before = problems.count
+            if !(lat.isFinite && (-90...90).contains(lat)) { fail(prefix + "latitude", "must be between -90 and 90") }
+            if !(lon.isFinite && (-180...180).contains(lon)) { fail(prefix + "longitude", "must be between -180 and 180") }
+            return problems.count == before ? (lat, lon) : nil
+        default:
+            fail(object ?? "latitude", "give latitude and longitude together, or neither")
+            return nil
+        }
+    }
+
     static func unifyingLineBreaks(_ text: String) -> String {
         guard text.unicodeScalars.contains("\r") else { return text }
         return text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")

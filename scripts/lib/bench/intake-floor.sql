@@ -14,17 +14,17 @@ ON CONFLICT (scope, key) DO UPDATE
     SET fingerprint = EXCLUDED.fingerprint, created_at = EXCLUDED.created_at, status = NULL, reference = NULL
     WHERE idempotency_keys.created_at < :retention
 RETURNING key;
-WITH repeats AS (
+WITH recent AS (
+    SELECT k.case_id FROM case_contacts k WHERE k.phone = :phone
+    ORDER BY k.case_id DESC LIMIT :repeats_listed
+), repeats AS (
     SELECT coalesce(array_agg(r.id ORDER BY r.id), '{}') AS ids, coalesce(array_agg(r.number ORDER BY r.id), '{}') AS numbers
     FROM (SELECT p.id, p.number FROM cases p
-          WHERE p.id IN (SELECT k.case_id FROM case_contacts k WHERE k.phone = :phone
-                         ORDER BY k.case_id DESC LIMIT :repeats_listed)
-            AND p.accepted_at >= :repeat_since) r
+          WHERE p.id IN (SELECT case_id FROM recent) AND p.accepted_at >= :repeat_since) r
 ), answered AS (
     SELECT coalesce(array_agg(DISTINCT r.unit_code ORDER BY r.unit_code), '{}') AS units
     FROM cases p JOIN replies r ON r.case_id = p.id
-    WHERE p.id IN (SELECT k.case_id FROM case_contacts k WHERE k.phone = :phone
-                   ORDER BY k.case_id DESC LIMIT :repeats_listed)
+    WHERE p.id IN (SELECT case_id FROM recent)
       AND p.category = :category AND r.status = 'approved'
       AND r.replied_at >= :repeat_since AND r.replied_at < :now
 ), stored AS (
