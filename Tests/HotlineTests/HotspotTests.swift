@@ -108,6 +108,20 @@ import Testing
                 rated += 1
             }
 
+            // Read live, then from the days kept by a sweep (through 29 March; the 30th's visits
+            // still live): the same reports.
+            var live: [String: String] = [:]
+            for query in Self.keptQueries {
+                live[query] = Self.undated(try await hotline.request(.get, "/api/v1/analysis/hotspots?\(query)", as: "manager").text)
+            }
+            #expect(try await hotline.count("hotspot_days") == 0)
+            try await hotline.sweep(at: "2026-03-30T10:00:00+08:00")
+            #expect(try await hotline.count("hotspot_days") > 0)
+            for query in Self.keptQueries {
+                let kept = Self.undated(try await hotline.request(.get, "/api/v1/analysis/hotspots?\(query)", as: "manager").text)
+                #expect(kept == live[query], "\(query)")
+            }
+
             // By category and region, for March 2026.
             let report = try await hotline.request(.get, "/api/v1/analysis/hotspots?period=2026-03", as: "manager").object()
             let both = { (f: Filed) in Cell(category: f.category, region: f.region) }
@@ -216,6 +230,42 @@ import Testing
             #expect(!page.text.contains("<script") && !page.text.contains("src=") && !page.text.contains("href="))
             try FileManager.default.createDirectory(atPath: ".build/pages", withIntermediateDirectories: true)
             try page.text.write(toFile: ".build/pages/hotspots-2026-03.html", atomically: true, encoding: .utf8)
+        }
+    }
+
+    static let keptQueries = ["period=2026-03", "period=2026-03&by=region", "period=2026-02&by=category", "period=2026-W10&by=category"]
+
+    static func undated(_ json: String) -> String {
+        json.replacingOccurrences(of: #""generated_at" *: *"[^"]*""#, with: "", options: .regularExpression)
+    }
+
+    /// A day is kept once, after it is over; what came after the last kept day is read live.
+    @Test func aDayIsKeptOnceWhenItIsOverAndTheDaysAfterAreReadLive() async throws {
+        try await withHotline(start: Timestamp.parse("2026-03-02T09:00:00+08:00")!) { hotline in
+            func water() async throws -> Int? {
+                let report = try await hotline.request(.get, "/api/v1/analysis/hotspots?period=2026-03&by=category", as: "manager").object()
+                let cells = report["cells"] as? [[String: Any]] ?? []
+                return cells.first { $0["category"] as? String == "utilities.water" }?["count"] as? Int
+            }
+            func keptCases() async throws -> Int {
+                try await hotline.sql { connection in
+                    try await connection.query("SELECT coalesce(sum(cases), 0)::int8 FROM hotspot_days", logger: TestDatabase.logger)
+                        .collect().first!.decode(Int.self)
+                }
+            }
+            for _ in 0..<2 { try await hotline.fileCase(json(CaseBodies.make(category: "utilities.water", region: "taishan", phone: "13800000001"))) }
+            // 00:05 on the 3rd: the 2nd is not settled yet.
+            try await hotline.sweep(at: "2026-03-03T00:05:00+08:00")
+            #expect(try await keptCases() == 0)
+            try await hotline.sweep(at: "2026-03-03T10:00:00+08:00")
+            #expect(try await keptCases() == 2)
+            try await hotline.fileCase(json(CaseBodies.make(category: "utilities.water", region: "taishan", phone: "13800000002")))
+            #expect(try await water() == 3)
+            try await hotline.sweep(at: "2026-03-03T11:00:00+08:00")
+            #expect(try await keptCases() == 2)
+            try await hotline.sweep(at: "2026-03-05T10:00:00+08:00")
+            #expect(try await keptCases() == 3)
+            #expect(try await water() == 3)
         }
     }
 

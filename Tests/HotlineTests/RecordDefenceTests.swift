@@ -150,9 +150,13 @@ import Testing
                                 // A subscription turned off or changed; a delivery's attempts and status (DOMAIN §14).
                                 "subscriptions", "deliveries",
                                 // An SMS's attempts and status, the texts an admin words, a unit's liaison (DOMAIN §14).
-                                "sms_messages", "sms_templates", "unit_liaisons"])
+                                "sms_messages", "sms_templates", "unit_liaisons",
+                                // The last day whose hotspot counts are kept (derived, not the record; sql/0031).
+                                "hotspot_kept"])
             #expect(deletes == ["category_routes", "category_time_limits", "calendar_days", "idempotency_keys", "rate_limits",
-                                "lookup_locks"])
+                                "lookup_locks",
+                                // Kept counts forgotten when a benchmark copies the record (sql/0031).
+                                "hotspot_days"])
             #expect(updates.isDisjoint(with: Self.appendOnly) && deletes.isDisjoint(with: Self.appendOnly))
             // The appraisal's facts are written by the database's own functions alone (sql/0022):
             // the service reads them and cannot forge one.

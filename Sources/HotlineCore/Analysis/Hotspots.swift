@@ -19,7 +19,8 @@ public struct HotspotReport: Codable, Sendable, Equatable {
         /// Relative change against the period before, nil where it had none.
         public var change: Double?
         public var yearChange: Double?
-        /// Rated visits made in the period on the cell's cases (each case's latest rating).
+        /// Rated visits made in the period on the cell's cases (a case visited again after a
+        /// reopening is rated again).
         public var satisfaction: Indicator
         /// Cases of the period that were repeat calls (a phone with cases in the 30 days before).
         public var repeatShare: Indicator
@@ -123,47 +124,64 @@ public enum Hotspots {
         let byCategory = dimensions.contains(.category), byRegion = dimensions.contains(.region)
         let category = byCategory ? "c.category" : "NULL::text", region = byRegion ? "c.region" : "NULL::text"
         // Every period the report reads, by its first day: the trend's (which hold the last three)
-        // and the year before's.
+        // and the year before's. Days kept (`HotspotDays`) are summed; the days after them are read
+        // from the cases and visits themselves.
         var figures: [LocalDate: [Key: Figures]] = [:]
-        let counted = try await connection.rows("""
-            SELECT date_trunc(\(period.kind.rawValue), c.accepted_at AT TIME ZONE 'Asia/Shanghai')::date::text AS first_day,
-                   \(unescaped: category) AS category, \(unescaped: region) AS region,
-                   count(*) AS n, count(*) FILTER (WHERE c.repeat_of <> '{}') AS repeats
-            FROM cases c
-            WHERE (c.accepted_at >= \(trend[0].start) AND c.accepted_at < \(period.end))
-               OR (c.accepted_at >= \(yearBefore.start) AND c.accepted_at < \(yearBefore.end))
-            GROUP BY 1, 2, 3
-            """, logger: logger)
-        for row in counted {
-            let key = Key(category: try row.value("category"), region: try row.value("region"))
-            let day = LocalDate(iso: try row.value("first_day", as: String.self))!
-            figures[day, default: [:]][key, default: Figures()].count = try row.value("n")
-            figures[day, default: [:]][key, default: Figures()].repeats = try row.value("repeats")
+        func add(_ rows: [PostgresRandomAccessRow]) throws {
+            for row in rows {
+                let key = Key(category: try row.value("category"), region: try row.value("region"))
+                let day = LocalDate(iso: try row.value("first_day", as: String.self))!
+                var cell = figures[day, default: [:]][key, default: Figures()]
+                cell.count += try row.value("n", as: Int.self)
+                cell.repeats += try row.value("repeats", as: Int.self)
+                cell.satisfied += try row.value("satisfied", as: Int.self)
+                cell.rated += try row.value("rated", as: Int.self)
+                figures[day, default: [:]][key] = cell
+            }
         }
-        // Satisfaction of the last three periods (the candidates' measure): each case's latest
-        // rated visit in the period, by the case's cell.
-        let rated = try await connection.rows("""
-            SELECT v.first_day, \(unescaped: category) AS category, \(unescaped: region) AS region,
-                   count(*) FILTER (WHERE v.satisfaction IN ('satisfied', 'basically_satisfied')) AS satisfied, count(*) AS rated
-            FROM (SELECT DISTINCT ON (v.case_id, 1) date_trunc(\(period.kind.rawValue), v.visited_at AT TIME ZONE 'Asia/Shanghai')::date::text AS first_day,
-                         v.case_id, v.satisfaction
-                  FROM visits v
-                  WHERE v.reached AND v.satisfaction IS NOT NULL
-                    AND v.visited_at >= \(trend[trend.count - 3].start) AND v.visited_at < \(period.end)
-                  ORDER BY v.case_id, 1, v.visited_at DESC, v.id DESC) v
-            JOIN cases c ON c.id = v.case_id
-            GROUP BY 1, 2, 3
-            """, logger: logger)
-        for row in rated {
-            let key = Key(category: try row.value("category"), region: try row.value("region"))
-            let day = LocalDate(iso: try row.value("first_day", as: String.self))!
-            figures[day, default: [:]][key, default: Figures()].satisfied = try row.value("satisfied")
-            figures[day, default: [:]][key, default: Figures()].rated = try row.value("rated")
+        let through = try await HotspotDays.through(on: connection, logger: logger)
+        let live = through.map { $0.adding(days: 1).startInstant } ?? Date.distantPast
+        if let through {
+            let category = byCategory ? "d.category" : "NULL::text", region = byRegion ? "d.region" : "NULL::text"
+            try add(await connection.rows("""
+                SELECT date_trunc(\(period.kind.rawValue), d.day)::date::text AS first_day,
+                       \(unescaped: category) AS category, \(unescaped: region) AS region,
+                       sum(d.cases)::int8 AS n, sum(d.repeats)::int8 AS repeats, sum(d.satisfied)::int8 AS satisfied, sum(d.rated)::int8 AS rated
+                FROM hotspot_days d
+                WHERE d.day <= \(through.description)::date
+                  AND ((d.day >= \(trend[0].firstDay.description)::date AND d.day < \(period.next.firstDay.description)::date)
+                    OR (d.day >= \(yearBefore.firstDay.description)::date AND d.day < \(yearBefore.next.firstDay.description)::date))
+                GROUP BY 1, 2, 3
+                """, logger: logger))
+        }
+        if live < period.end {
+            try add(await connection.rows("""
+                SELECT date_trunc(\(period.kind.rawValue), c.accepted_at AT TIME ZONE 'Asia/Shanghai')::date::text AS first_day,
+                       \(unescaped: category) AS category, \(unescaped: region) AS region,
+                       count(*) AS n, count(*) FILTER (WHERE c.repeat_of <> '{}') AS repeats, 0::int8 AS satisfied, 0::int8 AS rated
+                FROM cases c
+                WHERE c.accepted_at >= \(live)
+                  AND ((c.accepted_at >= \(trend[0].start) AND c.accepted_at < \(period.end))
+                    OR (c.accepted_at >= \(yearBefore.start) AND c.accepted_at < \(yearBefore.end)))
+                GROUP BY 1, 2, 3
+                """, logger: logger))
+            // Satisfaction of the last three periods (the candidates' measure): the rated visits made
+            // in the period, by the case's cell.
+            try add(await connection.rows("""
+                SELECT date_trunc(\(period.kind.rawValue), v.visited_at AT TIME ZONE 'Asia/Shanghai')::date::text AS first_day,
+                       \(unescaped: category) AS category, \(unescaped: region) AS region, 0::int8 AS n, 0::int8 AS repeats,
+                       count(*) FILTER (WHERE v.satisfaction IN ('satisfied', 'basically_satisfied')) AS satisfied, count(*) AS rated
+                FROM visits v JOIN cases c ON c.id = v.case_id
+                WHERE v.reached AND v.visited_at >= \(live)
+                  AND v.visited_at >= \(trend[trend.count - 3].start) AND v.visited_at < \(period.end)
+                GROUP BY 1, 2, 3
+                """, logger: logger))
         }
         let names = try await self.names(on: connection, logger: logger)
         let current = figures[period.firstDay] ?? [:], before = figures[period.previous.firstDay] ?? [:]
         let lastYear = figures[yearBefore.firstDay] ?? [:]
-        let keys = Set(current.keys).union(before.keys).union(lastYear.keys)
+        // Cells with cases in one of the three (a cell with only visits, on older cases, is not one).
+        let keys = Set([current, before, lastYear].flatMap { $0.filter { $0.value.count > 0 }.keys })
         func cell(_ key: Key) -> HotspotReport.Cell {
             let now = current[key] ?? Figures(), then = before[key]?.count ?? 0, year = lastYear[key]?.count ?? 0
             return HotspotReport.Cell(

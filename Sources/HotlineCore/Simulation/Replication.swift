@@ -125,6 +125,8 @@ public enum Replication {
                 ON CONFLICT (day) DO UPDATE SET base = least(case_number_days.base, excluded.base)
                 """, logger: logger)
             try await connection.query("SELECT appraisal_sums_from_facts()", logger: logger)
+            // The copies landed on days already kept: the hotspots' days are kept again.
+            try await HotspotDays.forget(on: connection, logger: logger)
         }
     }
 }

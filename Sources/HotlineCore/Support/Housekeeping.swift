@@ -27,6 +27,7 @@ public struct Housekeeping: Sendable {
         removed += try await database.transaction(logger: logger) { connection in
             try await RateLimits.expire(at: now, limits: publicLimits, on: connection, logger: logger)
         }
+        try await HotspotDays.keep(database: database, at: now, logger: logger)
         return removed
     }
 }
