@@ -39,6 +39,8 @@ public struct HotlineConfiguration: Sendable {
     /// Where SMS go (nil: none are sent; they wait, queued). Sent on the outbox's interval, and
     /// only with the secrets key, from which the survey's links are made.
     public var smsGateway: SMSGateway?
+    /// The workbench's cookies carry `Secure`: set it where the service is reached over TLS.
+    public var secureCookies: Bool
 
     public init(
         hostname: String = "127.0.0.1", port: Int = 8080, database: PostgresClient.Configuration,
@@ -49,7 +51,7 @@ public struct HotlineConfiguration: Sendable {
         idempotencyRetention: Duration = .seconds(72 * 3600), tokenLifetime: Duration = .seconds(90 * 86_400),
         metrics: (hostname: String, port: Int)? = nil, idleTimeout: Duration = .seconds(60),
         secretsKey: SecretsKey? = nil, deliveryInterval: Duration? = nil, outboxPolicy: OutboxPolicy = OutboxPolicy(),
-        smsGateway: SMSGateway? = nil
+        smsGateway: SMSGateway? = nil, secureCookies: Bool = false
     ) {
         self.hostname = hostname
         self.port = port
@@ -77,6 +79,7 @@ public struct HotlineConfiguration: Sendable {
         self.deliveryInterval = deliveryInterval
         self.outboxPolicy = outboxPolicy
         self.smsGateway = smsGateway
+        self.secureCookies = secureCookies
     }
 
     static func limit(_ configuration: inout PostgresClient.Configuration, statements: Duration) {
@@ -104,6 +107,8 @@ struct AppServices: Sendable {
     let migrator: Migrator
     let openAPIDocument: [UInt8]
     let configuration: HotlineConfiguration
+    /// The workbench's templates (nil where only the routes are listed).
+    var workbench: WorkbenchPages? = nil
     var mutation: Mutation { Mutation(database: database, clock: clock, retention: configuration.idempotencyRetention) }
     var housekeeping: Housekeeping {
         Housekeeping(idempotencyRetention: configuration.idempotencyRetention, publicLimits: configuration.publicLimits)
@@ -122,7 +127,8 @@ public func buildApplication(
         clock: configuration.clock,
         migrator: configuration.migrations,
         openAPIDocument: try OpenAPIDocument.bytes(),
-        configuration: configuration
+        configuration: configuration,
+        workbench: try await WorkbenchPages.load(secureCookies: configuration.secureCookies)
     )
     let router = buildRouter(services)
     var background: [any Service] = [client, reportsClient]
@@ -180,6 +186,10 @@ func buildRouter(_ services: AppServices) -> Router<HotlineRequestContext> {
         clientAddress: ClientAddress(trustForwardedFor: services.configuration.trustForwardedFor)
     ).register(on: router)
     RatingRoutes(services: services).register(on: router)
+    if let pages = services.workbench {
+        WorkbenchRoutes(services: services, pages: pages,
+                        clientAddress: ClientAddress(trustForwardedFor: services.configuration.trustForwardedFor)).register(on: router)
+    }
     let api = router.group("api/v1").add(middleware: Authenticator(database: services.database, clock: services.clock))
     OrganisationRoutes(services: services).register(on: api)
     CalendarRoutes(services: services).register(on: api)

@@ -26,6 +26,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Take the client address from X-Forwarded-For (only behind a proxy that sets it)")
     var trustForwardedFor = ProcessInfo.processInfo.environment["HOTLINE_TRUST_FORWARDED_FOR"] == "1"
 
+    @Flag(help: "Mark the workbench's cookies Secure: set where the service is reached over TLS (env HOTLINE_SECURE_COOKIES=1).")
+    var secureCookies = ProcessInfo.processInfo.environment["HOTLINE_SECURE_COOKIES"] == "1"
+
     @Option(help: "Public progress lookups allowed per client address (IPv6: per /64) and minute, across all instances")
     var publicLookupsPerMinute = env("HOTLINE_PUBLIC_LOOKUPS_PER_MINUTE") ?? 10
 
@@ -146,7 +149,8 @@ struct Serve: AsyncParsableCommand {
             outboxPolicy: OutboxPolicy(maxAttempts: deliveryAttempts, maxAge: TimeInterval(deliveryMaxAgeHours * 3600),
                                        firstRetry: TimeInterval(deliveryFirstRetry),
                                        longestRetry: TimeInterval(max(deliveryLongestRetry, deliveryFirstRetry))),
-            smsGateway: smsGateway
+            smsGateway: smsGateway,
+            secureCookies: secureCookies
         )
         let app = try await buildApplication(configuration, logger: logger)
         try await BoundedShutdown.run(app, within: .seconds(shutdownTimeout), logger: logger)

@@ -5,7 +5,7 @@ import HotlineCore
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users", abstract: "Create users and issue tokens.",
-        subcommands: [Create.self, Token.self, Deactivate.self, Activate.self]
+        subcommands: [Create.self, Token.self, Password.self, Deactivate.self, Activate.self]
     )
 
     /// `--token-lifetime-days`, as every command that issues a token takes it.
@@ -28,12 +28,13 @@ struct UsersCommand: AsyncParsableCommand {
         @Option(help: "operator, dispatcher, handler, manager, supervisor, admin or exchange") var role: String
         @Option(help: "The unit code a handler acts for, or a sub-center dispatcher's unit (one with units below it)") var unit: String?
         @Option(help: "The outside system an exchange client sends cases for (e.g. province, 110)") var system: String?
+        @Option(help: "The workbench sign-in name (2–64 of a–z, 0–9, '.', '_', '-')") var login: String?
         @OptionGroup var lifetime: Lifetime
 
         func run() async throws {
             let logger = makeLogger("hotline.users")
             let role = try Role.parse(role, field: "role")
-            let input = NewUser(name: name, role: role, unit: unit, system: system)
+            let input = NewUser(name: name, role: role, unit: unit, system: system, login: login)
             let lifetime = lifetime.duration
             let issued = try await database.withDatabase(logger: logger) { client in
                 try await Database(client: client).transaction(logger: logger) { connection in
@@ -61,6 +62,30 @@ struct UsersCommand: AsyncParsableCommand {
                 }
             }
             print("user \(issued.userId) token: \(issued.token) (until \(Timestamp.format(issued.expiresAt)))")
+        }
+    }
+
+    struct Password: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set a user's workbench password, read from the first line of standard input (never a flag: a process list shows flags)."
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The user's id") var user: Int64
+        @Option(help: "Give the user this sign-in name too") var login: String?
+
+        func run() async throws {
+            let logger = makeLogger("hotline.users")
+            guard let password = readLine(strippingNewline: true), !password.isEmpty else {
+                throw ValidationError("give the password on standard input, e.g. from a file or a pipe")
+            }
+            let patch = UserPatch(login: login, password: password)
+            let updated = try await database.withDatabase(logger: logger) { client in
+                try await Database(client: client).transaction(logger: logger) { connection in
+                    try await Users.update(user, patch, on: connection, logger: logger)
+                }
+            }
+            print("user \(updated.id) (\(updated.login ?? "no login")): password set")
         }
     }
 
@@ -171,7 +196,7 @@ struct Seed: AsyncParsableCommand {
 
     struct Demo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "A Tai'an-like organisation and one user per role; prints the new users' tokens."
+            abstract: "A Tai'an-like organisation and one user per role; prints the new users' tokens, logins and passwords."
         )
 
         @OptionGroup var database: DatabaseOptions
@@ -187,8 +212,9 @@ struct Seed: AsyncParsableCommand {
             if tokens.isEmpty {
                 print("the demo organisation and its users were there already")
             }
-            for (label, token) in tokens {
-                print("\(label) token: \(token)")
+            // The token third on each line: scripts read it so.
+            for user in tokens {
+                print("\(user.label) token: \(user.token) login: \(user.login) password: \(user.password)")
             }
         }
     }

@@ -22,7 +22,7 @@ env = {}
 for line in open(os.path.join(STATE, "cluster.env")):
     name, _, value = line.strip().partition("=")
     env[name] = value.strip('"')
-tokens = {line.split()[0]: line.split()[-1] for line in open(os.path.join(STATE, "tokens.txt")) if "token:" in line}
+tokens = {line.split()[0]: line.split()[2] for line in open(os.path.join(STATE, "tokens.txt")) if "token:" in line}
 nodes = dict(item.split("=", 1) for item in env["PATRONI_NODES"].split())
 failures = []
 

@@ -42,8 +42,23 @@ def fresh_database(name, **extra):
     subprocess.run(["psql", ADMIN, "-q", "-c", "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hotline_faults') "
                     "THEN CREATE ROLE hotline_faults LOGIN IN ROLE hotline_runtime; END IF; END $$"], check=True, capture_output=True)
     env = dict(os.environ, DATABASE_URL=ADMIN.replace("/postgres?", f"/{name}?").replace("postgres@", "hotline_faults@", 1), **extra)
-    tokens = subprocess.run([BIN, "seed", "demo"], env=env, check=True, capture_output=True, text=True).stdout
-    return env, {line.split()[0]: line.split()[-1] for line in tokens.splitlines() if "token:" in line}
+    seeded = subprocess.run([BIN, "seed", "demo"], env=env, check=True, capture_output=True, text=True).stdout
+    users.update(demo_users(seeded))
+    return env, {label: user["token"] for label, user in users.items()}
+
+
+# The demo's users as `seed demo` printed them: LABEL token: T login: L password: P.
+users = {}
+
+
+def demo_users(text):
+    found = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[1] == "token:":
+            fields = dict(zip(words[1::2], words[2::2]))
+            found[words[0]] = {"token": fields["token:"], "login": fields.get("login:"), "password": fields.get("password:")}
+    return found
 
 
 # How the cluster was started (its port, its socket folder), to start it again the same way.

@@ -35,7 +35,8 @@ contract_checks() {
         local token
         token="$(awk -v r="$role" '$1 == r {print $3}' "$dir/tokens.txt")"
         echo "schemathesis as $role"
-        schemathesis run Sources/HotlineHTTP/openapi.yaml --url "http://127.0.0.1:$port" \
+        # Bounded: a hang (of the service or of the tool) becomes a red run that says which role.
+        timeout --kill-after=30 900 schemathesis run Sources/HotlineHTTP/openapi.yaml --url "http://127.0.0.1:$port" \
             -H "Authorization: Bearer $token" --max-examples 6 --seed 12345 --no-color \
             --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance,response_headers_conformance \
             >"$dir/schemathesis-$role.log" 2>&1 || { status=1; tail -n 60 "$dir/schemathesis-$role.log"; }
@@ -51,7 +52,7 @@ contract_checks() {
     admin_token="$("$bin" users create --name "contract admin" --role admin | awk '{print $5}')"
     key="$(curl -s -X POST "http://127.0.0.1:$port/api/v1/open311/keys" -H "Authorization: Bearer $admin_token" \
         -H 'Content-Type: application/json' -d '{"name": "contract test"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')"
-    python Tests/contract/open311_client.py "http://127.0.0.1:$port" "$key" || status=1
+    timeout --kill-after=30 300 python Tests/contract/open311_client.py "http://127.0.0.1:$port" "$key" || status=1
     if grep -q "unexpected error" "$dir/serve.log"; then
         echo "the service logged unexpected errors:"; grep "unexpected error" "$dir/serve.log" | head -n 5; status=1
     fi

@@ -134,15 +134,24 @@ public enum DemoOrganisation {
 extension DemoOrganisation {
     /// Creates the demo users if none of the center's roles exist yet; returns their tokens, each
     /// under its role, or `role@unit` for the users of the tiers after the first of each role.
-    public static func installUsers(on connection: PostgresConnection, logger: Logger) async throws -> [(String, String)] {
+    /// One user per role, each with a token and a workbench login and password (shown once, here).
+    public static func installUsers(on connection: PostgresConnection, logger: Logger) async throws -> [DemoUser] {
         guard try await connection.row("SELECT 1 FROM users LIMIT 1", logger: logger) == nil else { return [] }
-        var tokens: [(String, String)] = []
+        var made: [DemoUser] = []
         var seen = Set<Role>()
-        for input in users {
+        for var input in users {
+            let label = seen.insert(input.role).inserted ? input.role.rawValue : "\(input.role.rawValue)@\(input.unit!)"
+            input.login = label.replacingOccurrences(of: "@", with: ".")
             let user = try await Users.create(input, on: connection, logger: logger)
-            let label = seen.insert(user.role).inserted ? user.role.rawValue : "\(user.role.rawValue)@\(user.unit!)"
-            tokens.append((label, try await Users.issueToken(forUser: user.id, on: connection, logger: logger).token))
+            let password = Passwords.generate()
+            _ = try await Users.update(user.id, UserPatch(password: password), on: connection, logger: logger)
+            let token = try await Users.issueToken(forUser: user.id, on: connection, logger: logger).token
+            made.append(DemoUser(label: label, token: token, login: input.login!, password: password))
         }
-        return tokens
+        return made
+    }
+
+    public struct DemoUser: Sendable {
+        public let label, token, login, password: String
     }
 }

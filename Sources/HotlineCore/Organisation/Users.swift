@@ -11,6 +11,10 @@ public struct User: Codable, Sendable, Equatable {
     /// The outside system an exchange client sends for; nil for every other role.
     public var system: String?
     public var active: Bool
+    /// The workbench's sign-in name, if the user has one.
+    public var login: String? = nil
+    /// Whether an admin has set a password (never the password or its hash).
+    public var hasPassword = false
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -20,6 +24,13 @@ public struct User: Codable, Sendable, Equatable {
         try c.encode(unit, forKey: .unit)
         try c.encode(system, forKey: .system)
         try c.encode(active, forKey: .active)
+        try c.encode(login, forKey: .login)
+        try c.encode(hasPassword, forKey: .hasPassword)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, role, unit, system, active, login
+        case hasPassword = "has_password"
     }
 }
 
@@ -29,12 +40,15 @@ public struct NewUser: Decodable, Sendable {
     public var unit: String?
     /// An exchange client's system (e.g. `province`, `110`): the `source.system` of every case it sends.
     public var system: String?
+    /// The workbench's sign-in name: unique, lowercase.
+    public var login: String?
 
-    public init(name: String, role: Role, unit: String?, system: String? = nil) {
+    public init(name: String, role: Role, unit: String?, system: String? = nil, login: String? = nil) {
         self.name = name
         self.role = role
         self.unit = unit
         self.system = system
+        self.login = login
     }
 }
 
@@ -42,10 +56,15 @@ public struct NewUser: Decodable, Sendable {
 public struct UserPatch: Decodable, Sendable {
     public var name: String?
     public var active: Bool?
+    public var login: String?
+    /// Kept only as its slow hash (`Passwords`).
+    public var password: String?
 
-    public init(name: String? = nil, active: Bool? = nil) {
+    public init(name: String? = nil, active: Bool? = nil, login: String? = nil, password: String? = nil) {
         self.name = name
         self.active = active
+        self.login = login
+        self.password = password
     }
 }
 
@@ -115,7 +134,7 @@ public enum Users {
         try Cursor.check(limit: limit)
         let after = try cursor.map(Cursor.decode) ?? 0
         let rows = try await connection.rows(
-            "SELECT id, name, role, unit_code, exchange_system, active FROM users WHERE id > \(after) ORDER BY id LIMIT \(limit + 1)", logger: logger
+            "SELECT \(unescaped: columns) FROM users WHERE id > \(after) ORDER BY id LIMIT \(limit + 1)", logger: logger
         )
         let items = try rows.prefix(limit).map(user)
         return Page(items: items, nextCursor: rows.count > limit ? items.last.map { Cursor.encode($0.id) } : nil)
@@ -123,7 +142,7 @@ public enum Users {
 
     public static func get(_ id: Int64, on connection: PostgresConnection, logger: Logger) async throws -> User {
         guard let row = try await connection.row(
-            "SELECT id, name, role, unit_code, exchange_system, active FROM users WHERE id = \(id)", logger: logger
+            "SELECT \(unescaped: columns) FROM users WHERE id = \(id)", logger: logger
         ) else { throw HotlineError.notFound("user") }
         return try user(row)
     }
@@ -143,7 +162,9 @@ public enum Users {
         } else if input.system != nil {
             checker.fail("system", "only an exchange client is bound to a system")
         }
+        let login = checkLogin(input.login, into: &checker)
         try checker.check()
+        try await requireFree(login: login, for: nil, on: connection, logger: logger)
         if let unit = input.unit {
             try await Units.requireUnit(unit, field: "unit", on: connection, logger: logger, active: true)
             if input.role == .dispatcher, try await connection.row(
@@ -153,9 +174,9 @@ public enum Users {
             }
         }
         let row = try await connection.row("""
-            INSERT INTO users (name, role, unit_code, exchange_system)
-            VALUES (\(name!), \(input.role.rawValue), \(input.unit), \(input.system))
-            RETURNING id, name, role, unit_code, exchange_system, active
+            INSERT INTO users (name, role, unit_code, exchange_system, login)
+            VALUES (\(name!), \(input.role.rawValue), \(input.unit), \(input.system), \(login))
+            RETURNING \(unescaped: columns)
             """, logger: logger)
         return try user(row!)
     }
@@ -163,7 +184,7 @@ public enum Users {
     /// A user's name or whether they may sign in. A deactivated user's tokens stop working at
     /// once (and work again if the user is reactivated before they expire).
     public static func update(
-        _ id: Int64, _ patch: UserPatch, by staff: Staff? = nil, on connection: PostgresConnection, logger: Logger
+        _ id: Int64, _ patch: UserPatch, by staff: Staff? = nil, at now: Date = Date(), on connection: PostgresConnection, logger: Logger
     ) async throws -> User {
         // Nobody locks themselves out: another admin, or the command line, deactivates an admin.
         if patch.active == false, staff?.id == id {
@@ -171,12 +192,33 @@ public enum Users {
         }
         var checker = FieldChecker()
         let name = patch.name.flatMap { checker.text($0, field: "name", max: 100) }
+        let login = checkLogin(patch.login, into: &checker)
+        if let password = patch.password {
+            // Checked against the login it will be used with.
+            let current = try await connection.row("SELECT login FROM users WHERE id = \(id)", logger: logger)
+            let currentLogin = try current?.value("login", as: String?.self) ?? nil
+            if let problem = Passwords.problem(password, login: login ?? currentLogin) {
+                checker.fail("password", problem)
+            }
+        }
         try checker.check()
+        try await requireFree(login: login, for: id, on: connection, logger: logger)
+        let password = patch.password
+        let hash = password == nil ? nil : try await Passwords.offLoop { try Passwords.hash(password!) }
         guard let row = try await connection.row("""
-            UPDATE users SET name = coalesce(\(name), name), active = coalesce(\(patch.active), active) WHERE id = \(id)
-            RETURNING id, name, role, unit_code, exchange_system, active
+            UPDATE users SET name = coalesce(\(name), name), active = coalesce(\(patch.active), active),
+                             login = coalesce(\(login), login),
+                             password_hash = coalesce(\(hash), password_hash),
+                             password_set_at = CASE WHEN \(hash)::text IS NULL THEN password_set_at ELSE \(now) END
+            WHERE id = \(id)
+            RETURNING \(unescaped: columns)
             """, logger: logger) else { throw HotlineError.notFound("user") }
         if patch.active == false { logger.info("user deactivated", metadata: ["user": "\(id)"]) }
+        if hash != nil { logger.info("password set", metadata: ["user": "\(id)"]) }
+        // Whoever knew the old password, or the deactivated user, is signed out of the workbench.
+        if hash != nil || patch.active == false {
+            try await Sessions.endAll(ofUser: id, at: now, on: connection, logger: logger)
+        }
         return try user(row)
     }
 
@@ -217,12 +259,7 @@ public enum Users {
         guard expiresAt > now else {
             throw HotlineError.validation(field: "expires_at", "must be in the future")
         }
-        var generator = SystemRandomNumberGenerator()  // getrandom(2): cryptographically secure
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let token = "hl_" + Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let token = Secrets.random(prefix: "hl_")
         let row = try await connection.row("""
             INSERT INTO tokens (user_id, token_hash, created_at, expires_at, issued_by)
             VALUES (\(userId), \(hash(token)), \(now), \(expiresAt), \(issuedBy))
@@ -271,6 +308,8 @@ public enum Users {
         ByteBuffer(bytes: SHA256.hash(data: Data(token.utf8)))
     }
 
+    static let columns = "id, name, role, unit_code, exchange_system, active, login, password_hash IS NOT NULL AS has_password"
+
     static func user(_ row: PostgresRandomAccessRow) throws -> User {
         User(
             id: try row.value("id"),
@@ -278,7 +317,48 @@ public enum Users {
             role: Role(rawValue: try row.value("role"))!,
             unit: try row.value("unit_code"),
             system: try row.value("exchange_system"),
-            active: try row.value("active")
+            active: try row.value("active"),
+            login: try row.value("login"),
+            hasPassword: try row.value("has_password")
         )
     }
+
+    /// A login as given: trimmed, lowercased, 2 to 64 of a–z, 0–9, '.', '_' or '-', starting with a letter or digit.
+    static func checkLogin(_ value: String?, into checker: inout FieldChecker) -> String? {
+        guard let value else { return nil }
+        let login = value.trimmingWhitespace().lowercased()
+        let allowed = login.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || ".-_".unicodeScalars.contains($0) }
+        guard (2...64).contains(login.unicodeScalars.count), allowed, login.first.map({ $0.isLetter || $0.isNumber }) == true else {
+            checker.fail("login", "must be 2 to 64 of a–z, 0–9, '.', '_' or '-', beginning with a letter or digit")
+            return nil
+        }
+        return login
+    }
+
+    /// A login another user has is refused by name (the unique key would say only "conflict").
+    static func requireFree(login: String?, for id: Int64?, on connection: PostgresConnection, logger: Logger) async throws {
+        guard let login, try await connection.row(
+            "SELECT 1 FROM users WHERE login = \(login) AND id IS DISTINCT FROM \(id)", logger: logger) != nil else { return }
+        throw HotlineError(.conflict, code: .conflict, "the login \(login) is another user's",
+                           fields: [.init(field: "login", message: "is another user's")])
+    }
+
+    /// The active user whose login and password these are, or nil. An unknown login costs what
+    /// a wrong password does, so the time taken does not tell which logins exist. The hash is
+    /// checked with no connection held (it takes a tenth of a second or more).
+    public static func authenticate(login: String, password: String, database: Database, logger: Logger) async throws -> User? {
+        let found = try await database.read(logger: logger) { connection in
+            try await connection.row(
+                "SELECT \(unescaped: columns), password_hash FROM users WHERE login = \(login.lowercased())", logger: logger
+            ).map { (user: try user($0), hash: try $0.value("password_hash", as: String?.self)) }
+        }
+        let stored = found?.hash
+        // An unknown login is checked against a decoy, so that it takes as long as a wrong password.
+        let matches = try await Passwords.offLoop { Passwords.verify(password, against: stored ?? Self.decoy) }
+        guard let found, stored != nil, matches, found.user.active else { return nil }
+        return found.user
+    }
+
+    /// A hash no password matches, verified for an unknown login.
+    static let decoy = "pbkdf2-sha512$\(Passwords.rounds)$AAAAAAAAAAAAAAAAAAAAAA==$\(Data(count: Passwords.keyBytes).base64EncodedString())"
 }

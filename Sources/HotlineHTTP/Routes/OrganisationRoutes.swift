@@ -99,9 +99,9 @@ struct OrganisationRoutes {
         }
         api.patch("users/:id") { request, context in
             let id = try Self.id(context, "id")
-            return try await mutation.run(request, context: context, replay: Self.user) { work in
+            return try await mutation.run(request, context: context, replay: Self.user, unreplayed: Self.setsPassword) { work in
                 try work.staff.require(.admin)
-                let user = try await Users.update(id, try work.body.decode(UserPatch.self), by: work.staff,
+                let user = try await Users.update(id, try work.body.decode(UserPatch.self), by: work.staff, at: work.now,
                                                   on: work.connection, logger: work.logger)
                 return .init(reference: "\(user.id)", value: user)
             }
@@ -195,6 +195,12 @@ struct OrganisationRoutes {
     static let liaison = Mutation.Replay<Liaisons.Liaison>.rebuild { code, work in
         try await Liaisons.get(code, by: work.staff, on: work.connection, logger: work.logger)
     }
+    /// Whether a user's PATCH sets a password (a body that is not JSON sets none, and fails later).
+    static func setsPassword(_ body: RequestBody) -> Bool {
+        struct Probe: Decodable { let password: String? }
+        return (try? body.decode(Probe.self))?.password != nil
+    }
+
     static let user = Mutation.Replay<User>.rebuild { id, work in
         try await Users.get(Int64(id) ?? 0, on: work.connection, logger: work.logger)
     }

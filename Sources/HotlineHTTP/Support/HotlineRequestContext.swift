@@ -7,12 +7,18 @@ public struct HotlineRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `Authenticator` on every route under /api/v1.
     public var staff: Staff?
+    /// Set by `WorkbenchSession` on the workbench's pages (and `staff` with it).
+    var workbenchUser: SignedIn?
+    /// A workbench form as posted, its CSRF token already checked (`WorkbenchSession`).
+    var form: WorkbenchForm?
     /// The peer's IP address, for rate limits (behind a proxy, see `ClientAddress`).
     public let peerAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.staff = nil
+        self.workbenchUser = nil
+        self.form = nil
         self.peerAddress = source.channel.remoteAddress?.ipAddress
     }
 

@@ -54,11 +54,13 @@ struct Mutation: Sendable {
 
     func run<Value: Encodable & Sendable>(
         _ request: Request, context: HotlineRequestContext, status: HTTPResponse.Status = .ok,
-        replay: Replay<Value>, _ change: (Work) async throws -> Made<Value>
+        replay: Replay<Value>, unreplayed: ((RequestBody) -> Bool)? = nil, _ change: (Work) async throws -> Made<Value>
     ) async throws -> Response {
         let staff = try context.signedIn()
         let body = try await RequestBody.read(request, context: context)
-        let key = request.headers[.idempotencyKey]
+        // A body holding a password is not claimed under its key: the replay record's fingerprint,
+        // a fast hash of the body, would be a fast hash of the password. Setting it again is harmless.
+        let key = unreplayed?(body) == true ? nil : request.headers[.idempotencyKey]
         let scope = "user:\(staff.id)"
         let logger = context.logger
         let fingerprint = Idempotency.fingerprint(method: request.method.rawValue, path: request.uri.path, body: body.bytes)
