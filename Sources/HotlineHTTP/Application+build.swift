@@ -128,7 +128,7 @@ public func buildApplication(
         migrator: configuration.migrations,
         openAPIDocument: try OpenAPIDocument.bytes(),
         configuration: configuration,
-        workbench: try await WorkbenchPages.load(secureCookies: configuration.secureCookies)
+        workbench: try await WorkbenchPages.load(secureCookies: configuration.secureCookies, clock: configuration.clock)
     )
     let router = buildRouter(services)
     var background: [any Service] = [client, reportsClient]

@@ -10,69 +10,6 @@ import Testing
 @Suite("Workbench sign-in") struct WorkbenchSignInTests {
     static let password = "岱宗-Workbench-2026"
 
-    /// A browser's part: the cookies it was given, sent back on the paths they are for.
-    final class Browser: @unchecked Sendable {
-        let hotline: TestHotline
-        var cookies: [String: (value: String, path: String)] = [:]
-        var lastSetCookies: [String] = []
-
-        init(_ hotline: TestHotline) { self.hotline = hotline }
-
-        @discardableResult
-        func get(_ path: String) async throws -> TestResponse {
-            try await send(.get, path, form: nil)
-        }
-
-        @discardableResult
-        func post(_ path: String, _ form: [(String, String)]) async throws -> TestResponse {
-            try await send(.post, path, form: form)
-        }
-
-        func send(_ method: HTTPRequest.Method, _ path: String, form: [(String, String)]?) async throws -> TestResponse {
-            var headers: HTTPFields = [:]
-            let sent = cookies.filter { path.hasPrefix($0.value.path) }.map { "\($0.key)=\($0.value.value)" }
-            if !sent.isEmpty { headers[.cookie] = sent.joined(separator: "; ") }
-            var body: String?
-            if let form {
-                headers[.contentType] = "application/x-www-form-urlencoded"
-                body = form.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
-            }
-            let response = try await hotline.request(method, path, body: body, headers: headers)
-            lastSetCookies = response.headers[values: .setCookie]
-            for header in lastSetCookies {
-                let parts = header.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
-                let pair = parts[0].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let name = String(pair[0]), value = pair.count > 1 ? String(pair[1]) : ""
-                let path = parts.first { $0.lowercased().hasPrefix("path=") }.map { String($0.dropFirst(5)) } ?? "/"
-                if value.isEmpty || parts.contains(where: { $0.lowercased() == "max-age=0" }) {
-                    cookies[name] = nil
-                } else {
-                    cookies[name] = (value, path)
-                }
-            }
-            return response
-        }
-
-        static func encode(_ text: String) -> String {
-            var allowed = CharacterSet.alphanumerics
-            allowed.insert(charactersIn: "-._~")
-            return text.addingPercentEncoding(withAllowedCharacters: allowed)!
-        }
-
-        /// The value of the hidden field `csrf` of the page.
-        static func csrf(_ page: TestResponse) -> String? {
-            page.text.firstMatch(of: /name="csrf" value="([^"]+)"/).map { String($0.1) }
-        }
-
-        /// Signs in through the form, as a person does.
-        @discardableResult
-        func signIn(_ login: String, _ password: String) async throws -> TestResponse {
-            let form = try await get("/workbench/login")
-            let token = try #require(Self.csrf(form))
-            return try await post("/workbench/login", [("csrf", token), ("login", login), ("password", password)])
-        }
-    }
-
     /// An operator with a login and a password, set as an admin does.
     static func operatorWithPassword(_ hotline: TestHotline, login: String = "wang.fang") async throws -> Int {
         let created = try await hotline.request(.post, "/api/v1/users", as: "admin",
@@ -86,7 +23,7 @@ import Testing
     @Test func signingInGivesAnHttpOnlyStrictSessionAndEveryFormNeedsItsToken() async throws {
         try await withHotline { hotline in
             _ = try await Self.operatorWithPassword(hotline)
-            let browser = Browser(hotline)
+            let browser = WorkbenchBrowser(hotline)
             // Not signed in: the pages send the browser to the sign-in form.
             let away = try await browser.get("/workbench/")
             #expect(away.status == .seeOther && away.headers[.location] == "/workbench/login")
@@ -119,7 +56,7 @@ import Testing
 
             let home = try await browser.get("/workbench/")
             #expect(home.status == .ok && home.text.contains("王芳") && home.text.contains("话务员"), "\(home.text)")
-            let token = try #require(Browser.csrf(home))
+            let token = try #require(WorkbenchBrowser.csrf(home))
 
             // Signing out without the session's token, or with another's: refused, still signed in.
             for bad in [nil, "forged", String(token.dropLast()) + (token.hasSuffix("A") ? "B" : "A")] {
@@ -128,7 +65,7 @@ import Testing
                 #expect(try await browser.get("/workbench/").status == .ok)
             }
             // A sign-in form posted without its cookie (from another site): refused.
-            let elsewhere = Browser(hotline)
+            let elsewhere = WorkbenchBrowser(hotline)
             let stray = try await elsewhere.post("/workbench/login", [("csrf", "made-up"), ("login", "wang.fang"), ("password", Self.password)])
             #expect(stray.status == .forbidden && elsewhere.cookies[WorkbenchTestNames.session] == nil)
 
@@ -144,7 +81,7 @@ import Testing
     @Test func wrongPasswordsAreRateLimitedEvenWhenTheRightOneFollows() async throws {
         try await withHotline { hotline in
             _ = try await Self.operatorWithPassword(hotline)
-            let browser = Browser(hotline)
+            let browser = WorkbenchBrowser(hotline)
             for attempt in 1...5 {
                 #expect(try await browser.signIn("wang.fang", "guess-\(attempt)-nope").status == .unauthorized)
             }
@@ -160,7 +97,7 @@ import Testing
     @Test func aSessionEndsWhenIdleWhenOldWhenThePasswordIsSetAndWhenTheUserIsDeactivated() async throws {
         try await withHotline { hotline in
             let id = try await Self.operatorWithPassword(hotline)
-            let browser = Browser(hotline)
+            let browser = WorkbenchBrowser(hotline)
             #expect(try await browser.signIn("wang.fang", Self.password).status == .seeOther)
             // Used every hour and a half: it lives on, but not past twelve hours from sign-in.
             for time in ["10:30", "12:00", "13:30", "15:00", "16:30", "18:00", "19:30", "20:30"] {
@@ -177,7 +114,7 @@ import Testing
 
             // A new password, or a deactivation, signs the user out everywhere.
             #expect(try await browser.signIn("wang.fang", Self.password).status == .seeOther)
-            let other = Browser(hotline)
+            let other = WorkbenchBrowser(hotline)
             #expect(try await other.signIn("wang.fang", Self.password).status == .seeOther)
             let newPassword = "泰山-Another-Secret-9"
             #expect(try await hotline.request(.patch, "/api/v1/users/\(id)", as: "admin", body: json(["password": newPassword])).status == .ok)
@@ -199,7 +136,7 @@ import Testing
                 _ = try await connection.query("UPDATE users SET name = '<script>alert(1)</script>赵磊' WHERE login = 'zhao.lei'",
                                                logger: TestDatabase.logger).collect()
             }
-            let browser = Browser(hotline)
+            let browser = WorkbenchBrowser(hotline)
             #expect(try await browser.signIn("zhao.lei", Self.password).status == .seeOther)
             let home = try await browser.get("/workbench/")
             #expect(home.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;赵磊") && !home.text.contains("<script>alert"))
@@ -207,6 +144,3 @@ import Testing
     }
 }
 
-enum WorkbenchTestNames {
-    static let session = "hotline_session"
-}

@@ -3,8 +3,12 @@ through selenium, against the service on loopback. Run by scripts/test after the
 
     python3 Tests/browser/workbench.py BIN ADMIN_URL PG_CTL DATA_DIR WORK_DIR SCREENSHOTS_DIR
 
-Each demo user signs in by typing into the sign-in form, and what each page shows is checked; a
-screenshot of every page goes to SCREENSHOTS_DIR (git-ignored). Every request the browser makes
+Each demo user signs in by typing into the sign-in form, and a whole case goes through the pages
+by clicking and typing: the operator files it (after a refused phone, with what was typed kept),
+the center dispatches it to 泰山区, the district's handler signs, its sub-center passes it down to
+岱庙街道, the street's handler signs and replies, the district and the center approve the reply,
+the operator records the visit, another unit's handler cannot open it, and the manager opens the
+month's appraisal. A screenshot of every page (the whole page) goes to SCREENSHOTS_DIR (git-ignored). Every request the browser makes
 is recorded from Chromium's performance log: none may leave the service's origin. The session
 cookie must not be readable by script, and a wrong password shows the error beside the form
 with the login kept.
@@ -18,9 +22,9 @@ from harness import check, failures, fresh_database, start, users  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.common.exceptions import TimeoutException, WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 SHOTS = sys.argv[6]
 os.makedirs(SHOTS, exist_ok=True)
@@ -51,15 +55,30 @@ def record():
 def shot(name):
     record()
     path = os.path.join(SHOTS, f"{len(shots) + 1:02d}-{name}.png")
+    # The whole page, not only the window: the window grows to the page's height for the shot.
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1280, max(900, min(height, 8000)))
     browser.save_screenshot(path)
+    browser.set_window_size(1280, 900)
     shots.append(path)
 
 
+def gone(element):
+    """Whether a page's element has left the document (its page replaced by the next)."""
+    def check_gone(_):
+        try:
+            element.is_enabled()
+            return False
+        except WebDriverException:  # stale, or the node left mid-navigation
+            return True
+    return check_gone
+
+
 def submit(button):
-    """Clicks a form's button and waits for the page the form leads to (a click does not wait)."""
+    """Clicks a form's button (or a link) and waits for the page it leads to (a click does not wait)."""
     old = browser.find_element(By.TAG_NAME, "html")
     button.click()
-    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, 20).until(gone(old))
     WebDriverWait(browser, 20).until(lambda b: b.execute_script("return document.readyState") == "complete")
 
 
@@ -100,6 +119,146 @@ try:
         check(session.get("httpOnly") is True and session.get("sameSite") == "Strict", f"{label}'s session cookie is HttpOnly and SameSite=Strict")
         shot(f"home-{label.replace('@', '-')}")
         sign_out()
+
+    # A whole case through the pages, by clicking and typing (the README's tiered tour).
+    def text():
+        return browser.find_element(By.TAG_NAME, "main").text
+
+    def open_link(label):
+        submit_link(browser.find_element(By.LINK_TEXT, label))
+
+    def submit_link(link):
+        submit(link)
+
+    def type_into(element_id, value):
+        field = browser.find_element(By.ID, element_id)
+        field.clear()
+        field.send_keys(value)
+
+    def choose(element_id, value):
+        Select(browser.find_element(By.ID, element_id)).select_by_value(value)
+
+    def step(anchor):
+        submit(browser.find_element(By.CSS_SELECTOR, f"#{anchor} button[type=submit]"))
+
+    def as_user(label):
+        user = users[label]
+        sign_in(user["login"], user["password"])
+        check(browser.current_url == f"{BASE}/workbench/", f"{label} signs in")
+
+    def open_case(list_label, number, who):
+        open_link(list_label)
+        shot(f"{who}-{list_label}")
+        links = browser.find_elements(By.LINK_TEXT, number)
+        check(len(links) == 1, f"{who}: the case is in the list 「{list_label}」")
+        submit_link(links[0])
+        check(number in browser.title, f"{who}: the case page opens")
+
+    as_user("operator")
+    open_link("受理")
+    choose("intake-channel", "phone")
+    choose("intake-type", "complaint")
+    choose("intake-category", "housing.property")
+    type_into("intake-subject", "楼道堆放杂物")
+    type_into("intake-description", "红门路1号楼道长期堆放杂物，影响通行。")
+    choose("intake-location-region", "taishan")
+    type_into("intake-location-address", "泰山区岱庙街道红门路1号")
+    type_into("intake-citizen-name", "李四")
+    # The script asks for similar cases as the operator types (a request to the service itself).
+    try:
+        WebDriverWait(browser, 10).until(lambda b: "输入电话" not in b.find_element(By.ID, "similar").text)
+        looked = True
+    except TimeoutException:
+        looked = False
+    check(looked, f"similar cases are looked up as the operator types ({browser.find_element(By.ID, 'similar').text})")
+    type_into("intake-citizen-phone", "1391")   # too short: refused beside the field, nothing lost
+    submit(browser.find_element(By.CSS_SELECTOR, "#intake button[type=submit]"))
+    phone = browser.find_element(By.ID, "intake-citizen-phone")
+    check(phone.get_attribute("aria-invalid") == "true", "a bad phone is marked on its field")
+    check(browser.find_element(By.ID, "intake-subject").get_attribute("value") == "楼道堆放杂物", "what was typed is kept after the error")
+    shot("operator-intake-error")
+    type_into("intake-citizen-phone", "13912345678")
+    shot("operator-intake")
+    submit(browser.find_element(By.CSS_SELECTOR, "#intake button[type=submit]"))
+    number = browser.title.split()[0]
+    check(len(number) == 14 and number.isdigit() and "已受理" in text(), f"the operator files the case ({number})")
+    shot("operator-case")
+    sign_out()
+
+    as_user("dispatcher")
+    open_case("待派单", number, "dispatcher")
+    choose("dispatch-lead_unit", "taishan")
+    step("step-dispatch")
+    check("已完成：派单" in text() and "已派单" in text(), "the dispatcher dispatches it to 泰山区")
+    shot("dispatcher-dispatched")
+    sign_out()
+
+    as_user("handler@taishan")
+    open_case("待办", number, "handler-taishan")
+    step("step-sign")
+    check("已完成：签收" in text(), "the district's handler signs")
+    sign_out()
+
+    as_user("dispatcher@taishan")
+    open_case("待办", number, "dispatcher-taishan")
+    choose("pass-down-lead_unit", "taishan.daimiao")
+    step("step-pass-down")
+    check("已完成：下派" in text(), "the district passes it down to 岱庙街道")
+    shot("district-passed-down")
+    sign_out()
+
+    as_user("handler@taishan.daimiao")
+    open_case("待办", number, "handler-street")
+    check("李四" not in text() and "13912345678" not in text(), "the street handler sees the citizen masked")
+    step("step-sign")
+    check("已完成：签收" in text(), "the street handler signs")
+    choose("reply-outcome", "resolved")
+    type_into("reply-text", "已清理楼道杂物，恢复通行。")
+    type_into("reply-handler_name", "王芳")
+    type_into("reply-handler_phone", "0538-6221234")
+    shot("street-reply")
+    step("step-reply")
+    check("已完成：答复市民" in text() and "答复审核中" in text(), "the street handler replies; the reply goes up for review")
+    shot("street-replied")
+    sign_out()
+
+    as_user("dispatcher@taishan")
+    open_case("待办", number, "district-review")
+    step("step-replies-id-approve")
+    check("已完成：审核答复" in text(), "the district approves the reply")
+    sign_out()
+
+    as_user("dispatcher")
+    browser.get(f"{BASE}/workbench/cases/{number}")
+    step("step-replies-id-approve")
+    check("已完成：审核答复" in text() and "已答复" in text(), "the center approves: the citizen has the reply")
+    shot("center-approved")
+    sign_out()
+
+    as_user("operator")
+    open_case("待回访", number, "operator-visits")
+    choose("visits-reached", "true")
+    choose("visits-satisfaction", "satisfied")
+    choose("visits-resolved", "true")
+    step("step-visits")
+    check("已完成：回访" in text() and "已办结" in text(), "the operator records the visit: the case is closed")
+    shot("operator-visited")
+    sign_out()
+
+    # Another unit's handler learns nothing of the case, not even that it exists.
+    as_user("handler")
+    browser.get(f"{BASE}/workbench/cases/{number}")
+    check("找不到" in browser.find_element(By.TAG_NAME, "body").text, "the housing bureau's handler cannot open 泰山区's case")
+    shot("other-unit-refused")
+    sign_out()
+
+    as_user("manager")
+    open_link("考评")
+    body = browser.find_element(By.TAG_NAME, "body").text
+    check("泰山区" in body, "the manager opens the month's appraisal")
+    shot("manager-appraisal")
+    browser.get(f"{BASE}/workbench/")
+    sign_out()
 
     # Keyboard alone: from the login field, Tab reaches the password and then the button.
     browser.get(f"{BASE}/workbench/login")

@@ -72,6 +72,13 @@ public enum Dispatch {
         return team
     }
 
+    /// The routing suggestion the dispatcher sees (the units a dispatch without units gets).
+    public static func suggestion(
+        category: String, region: String?, on connection: PostgresConnection, logger: Logger
+    ) async throws -> (lead: String, assists: [String])? {
+        try await suggest(category: category, region: region, on: connection, logger: logger).map { ($0.lead, $0.assists) }
+    }
+
     /// The nearest category (the case's own, then its parents) that routes: a route for the
     /// case's region (or the region's parents) first, else the category's default units.
     static func suggest(

@@ -59,7 +59,7 @@ struct StepPlace: Sendable {
 /// check the state, run the step's own work, move the status with one UPDATE guarded by the
 /// step's from-states, and write the step's timeline event, all in the caller's transaction.
 /// Of two people acting at once, the second waits on the lock and then finds the new state.
-enum StepRunner {
+public enum StepRunner {
     @discardableResult
     static func run<Result: Sendable>(
         _ step: CaseStep, _ number: String, by staff: Staff, alsoLocking master: () throws -> String? = { nil }, at now: Date,
@@ -99,6 +99,18 @@ enum StepRunner {
         var context = StepContext(step: rule.step, handle: handle, actor: actor, staff: staff, now: now, own: own, chain: chain,
                                   other: other)
         return try await go(rule, &context, recordedBy: staff, on: connection, logger: logger, work)
+    }
+
+    /// The steps `staff` may take on the case now, as the table has them: its state and the
+    /// caller's place in it (a step may still refuse for a reason of its own, such as a reply
+    /// that waits for another level's review). What a workbench page offers.
+    public static func available(_ number: String, for staff: Staff, on connection: PostgresConnection, logger: Logger) async throws -> [CaseStep] {
+        guard let handle = try await CaseAccess.find(number, on: connection, logger: logger, lock: false) else {
+            throw HotlineError.notFound("case")
+        }
+        let chain = try await Assignments.chain(caseId: handle.id, on: connection, logger: logger)
+        guard let actor = try actor(staff, in: chain).0 else { return [] }
+        return Lifecycle.rules.filter { $0.from.contains(handle.status) && $0.actors.contains(actor) }.map(\.step)
     }
 
     /// The state a case is created in by a step that creates one (accept, answer directly).

@@ -16,18 +16,7 @@ struct AppraisalRoutes {
         let clock = services.clock
 
         api.get("appraisals/:period") { request, context in
-            let staff = try context.signedIn()
-            let period = try Self.period(context)
-            try Self.requireReader(staff)
-            let format = try Self.format(request)
-            let rollup = try Self.rollup(request)
-            let now = clock.now()
-            // A handler's line is computed for its unit alone; the report runs on its own pool.
-            let only = staff.role == .handler ? staff.unit : nil
-            let report = try await reports.read(logger: context.logger) {
-                try await Appraisal.compute(period, unit: only, rollup: rollup, at: now, on: $0, logger: context.logger)
-            }
-            return try Self.respond(Self.visible(report, to: staff), period: period, format: format)
+            try await appraisal(request, context)
         }
         api.post("appraisals/:period/publish") { request, context in
             let period = try Self.period(context)
@@ -96,27 +85,7 @@ struct AppraisalRoutes {
         }
         // Hotspots (DOMAIN §15), on the reports' pool as the appraisal.
         api.get("analysis/hotspots") { request, context in
-            let staff = try context.signedIn()
-            try staff.require(.operator, .dispatcher, .manager, .supervisor)
-            let period = try HotspotPeriod.parse(request.query("period"))
-            let by = try Hotspots.dimensions(request.query("by"))
-            let format = try Self.format(request)
-            let now = clock.now()
-            let report = try await reports.read(logger: context.logger) {
-                try await Hotspots.report(period, by: by, for: staff, at: now, on: $0, logger: context.logger)
-            }
-            switch format {
-            case .json:
-                return try JSONCoding.response(report)
-            case .csv:
-                return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
-                                                       .contentDisposition: "attachment; filename=\"hotspots-\(period).csv\""],
-                                body: .init(byteBuffer: ByteBuffer(bytes: HotspotFormats.csv(report))))
-            case .html:
-                let page = HotspotFormats.html(report, title: HotspotFormats.title(period))
-                return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                                body: .init(byteBuffer: ByteBuffer(string: page)))
-            }
+            try await hotspots(request, context)
         }
     }
 
@@ -125,6 +94,51 @@ struct AppraisalRoutes {
     }
 
     /// Managers and supervisors read the report; a handler reads its own unit's line.
+    /// GET /appraisals/{period}: also the workbench's appraisal page (its format from Accept).
+    func appraisal(_ request: Request, _ context: HotlineRequestContext) async throws -> Response {
+        let reports = services.reports
+        let clock = services.clock
+        let staff = try context.signedIn()
+        let period = try Self.period(context)
+        try Self.requireReader(staff)
+        let format = try Self.format(request)
+        let rollup = try Self.rollup(request)
+        let now = clock.now()
+        // A handler's line is computed for its unit alone; the report runs on its own pool.
+        let only = staff.role == .handler ? staff.unit : nil
+        let report = try await reports.read(logger: context.logger) {
+            try await Appraisal.compute(period, unit: only, rollup: rollup, at: now, on: $0, logger: context.logger)
+        }
+        return try Self.respond(Self.visible(report, to: staff), period: period, format: format)
+    }
+
+    /// GET /analysis/hotspots: also the workbench's hotspots page.
+    func hotspots(_ request: Request, _ context: HotlineRequestContext) async throws -> Response {
+        let reports = services.reports
+        let clock = services.clock
+        let staff = try context.signedIn()
+        try staff.require(.operator, .dispatcher, .manager, .supervisor)
+        let period = try HotspotPeriod.parse(request.query("period"))
+        let by = try Hotspots.dimensions(request.query("by"))
+        let format = try Self.format(request)
+        let now = clock.now()
+        let report = try await reports.read(logger: context.logger) {
+            try await Hotspots.report(period, by: by, for: staff, at: now, on: $0, logger: context.logger)
+        }
+        switch format {
+        case .json:
+            return try JSONCoding.response(report)
+        case .csv:
+            return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
+                                                   .contentDisposition: "attachment; filename=\"hotspots-\(period).csv\""],
+                            body: .init(byteBuffer: ByteBuffer(bytes: HotspotFormats.csv(report))))
+        case .html:
+            let page = HotspotFormats.html(report, title: HotspotFormats.title(period))
+            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: page)))
+        }
+    }
+
     static func requireReader(_ staff: Staff) throws {
         try staff.require(.manager, .supervisor, .handler)
     }

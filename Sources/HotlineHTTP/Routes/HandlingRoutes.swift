@@ -10,99 +10,9 @@ struct HandlingRoutes {
     typealias Step = @Sendable (String, Mutation.Work) async throws -> Void
 
     func register(on api: RouterGroup<HotlineRequestContext>) {
-        step(api, "dispatch") { number, work in
-            try await Dispatch.dispatch(number, try work.body.decode(Dispatch.Request.self), by: work.staff, at: work.now,
-                                        on: work.connection, logger: work.logger)
+        for endpoint in CaseStepEndpoints.all {
+            step(api, endpoint.path, status: endpoint.status, endpoint.run)
         }
-        step(api, "sign") { number, work in
-            try await Signing.sign(number, by: work.staff, at: work.now, on: work.connection, logger: work.logger)
-        }
-        step(api, "return-requests", status: .created) { number, work in
-            _ = try await ReturnRequests.request(number, try work.body.decode(ReturnRequests.Request.self), by: work.staff, at: work.now,
-                                          on: work.connection, logger: work.logger)
-        }
-        step(api, "return-requests/:id/approve") { number, work in
-            try await ReturnRequests.approve(number, requestId: try work.id, try work.body.decodeOrEmpty(Dispatch.Request.self),
-                                      by: work.staff, at: work.now, on: work.connection, logger: work.logger)
-        }
-        step(api, "return-requests/:id/reject") { number, work in
-            try await ReturnRequests.reject(number, requestId: try work.id, try work.body.decode(ReturnRequests.Rejection.self),
-                                     by: work.staff, at: work.now, on: work.connection, logger: work.logger)
-        }
-        step(api, "extension-requests", status: .created) { number, work in
-            _ = try await ExtensionRequests.request(number, try work.body.decode(ExtensionRequests.Request.self), by: work.staff, at: work.now,
-                                             on: work.connection, logger: work.logger)
-        }
-        step(api, "extension-requests/:id/approve") { number, work in
-            try await ExtensionRequests.approve(number, requestId: try work.id, try work.body.decodeOrEmpty(ExtensionRequests.Approval.self),
-                                         by: work.staff, at: work.now, on: work.connection, logger: work.logger)
-        }
-        step(api, "extension-requests/:id/reject") { number, work in
-            try await ExtensionRequests.reject(number, requestId: try work.id, try work.body.decode(ExtensionRequests.Rejection.self),
-                                        by: work.staff, at: work.now, on: work.connection, logger: work.logger)
-        }
-        step(api, "opinions", status: .created) { number, work in
-            try await AssistingOpinions.give(number, try work.body.decode(AssistingOpinions.Request.self), by: work.staff,
-                                             at: work.now, on: work.connection, logger: work.logger)
-        }
-        step(api, "notes", status: .created) { number, work in
-            try await ProgressNotes.add(number, try work.body.decode(ProgressNotes.Request.self), by: work.staff, at: work.now,
-                                        on: work.connection, logger: work.logger)
-        }
-        step(api, "supplements", status: .created) { number, work in
-            try await Supplements.add(number, try work.body.decode(Supplements.Request.self), by: work.staff, at: work.now,
-                                      on: work.connection, logger: work.logger)
-        }
-        step(api, "reply") { number, work in
-            try await Replies.reply(number, try work.body.decode(Replies.Request.self), by: work.staff, at: work.now,
-                                    on: work.connection, logger: work.logger)
-        }
-        step(api, "visits", status: .created) { number, work in
-            _ = try await ReturnVisits.record(number, try work.body.decode(ReturnVisits.Request.self), by: work.staff,
-                                              at: work.now, on: work.connection, logger: work.logger)
-        }
-        step(api, "reopen") { number, work in
-            try await Review.reopen(number, try work.body.decode(Review.Reason.self), by: work.staff, at: work.now,
-                                    on: work.connection, logger: work.logger)
-        }
-        step(api, "close") { number, work in
-            try await Review.closeAfterReview(number, try work.body.decode(Review.Reason.self), by: work.staff, at: work.now,
-                                              on: work.connection, logger: work.logger)
-        }
-        step(api, "exempt") { number, work in
-            try await Review.exempt(number, try work.body.decode(Review.Reason.self), by: work.staff, at: work.now,
-                                    on: work.connection, logger: work.logger)
-        }
-        step(api, "merge") { number, work in
-            try await Merging.merge(number, try work.body.decode(Merging.Request.self), by: work.staff, at: work.now,
-                                    on: work.connection, logger: work.logger)
-        }
-        // Tiered handling, review, first contact (DOMAIN §5a, §5b).
-        step(api, "pass-down") { number, work in
-            try await Tiers.passDown(number, try work.body.decode(Dispatch.Request.self), by: work.staff, at: work.now,
-                                     on: work.connection, logger: work.logger)
-        }
-        step(api, "take-back") { number, work in
-            try await Tiers.takeBack(number, try work.body.decode(Review.Reason.self), by: work.staff, at: work.now,
-                                     on: work.connection, logger: work.logger)
-        }
-        step(api, "reassign") { number, work in
-            try await Tiers.reassign(number, try work.body.decode(Tiers.Reassignment.self), by: work.staff, at: work.now,
-                                     on: work.connection, logger: work.logger)
-        }
-        step(api, "replies/:id/approve") { number, work in
-            try await ReplyReviews.approve(number, replyId: try work.id, try work.body.decodeOrEmpty(ReplyReviews.Approval.self),
-                                           by: work.staff, at: work.now, on: work.connection, logger: work.logger)
-        }
-        step(api, "replies/:id/send-back") { number, work in
-            try await ReplyReviews.sendBack(number, replyId: try work.id, try work.body.decode(Review.Reason.self),
-                                            by: work.staff, at: work.now, on: work.connection, logger: work.logger)
-        }
-        step(api, "contacts", status: .created) { number, work in
-            try await FirstContact.record(number, try work.body.decode(FirstContact.Request.self), by: work.staff, at: work.now,
-                                          on: work.connection, logger: work.logger)
-        }
-
         api.get("inbox") { request, context in
             let staff = try context.signedIn()
             let limit = try request.query("limit", in: 1...500) ?? 50
@@ -130,6 +40,121 @@ struct HandlingRoutes {
     }
 }
 
+/// The steps of handling a case by the path of their route, POST /cases/{number}/PATH, each on
+/// its domain operation: the REST surface and the workbench's forms both run these.
+struct CaseStepEndpoint: Sendable {
+    let path: String
+    let status: HTTPResponse.Status
+    let run: HandlingRoutes.Step
+
+    init(_ path: String, status: HTTPResponse.Status = .ok, _ run: @escaping HandlingRoutes.Step) {
+        self.path = path
+        self.status = status
+        self.run = run
+    }
+}
+
+enum CaseStepEndpoints {
+    typealias Endpoint = CaseStepEndpoint
+
+    static let all: [Endpoint] = [
+        Endpoint("dispatch") { number, work in
+            try await Dispatch.dispatch(number, try work.body.decode(Dispatch.Request.self), by: work.staff, at: work.now,
+                                        on: work.connection, logger: work.logger)
+        },
+        Endpoint("sign") { number, work in
+            try await Signing.sign(number, by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+        },
+        Endpoint("return-requests", status: .created) { number, work in
+            _ = try await ReturnRequests.request(number, try work.body.decode(ReturnRequests.Request.self), by: work.staff, at: work.now,
+                                          on: work.connection, logger: work.logger)
+        },
+        Endpoint("return-requests/:id/approve") { number, work in
+            try await ReturnRequests.approve(number, requestId: try work.id, try work.body.decodeOrEmpty(Dispatch.Request.self),
+                                      by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+        },
+        Endpoint("return-requests/:id/reject") { number, work in
+            try await ReturnRequests.reject(number, requestId: try work.id, try work.body.decode(ReturnRequests.Rejection.self),
+                                     by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+        },
+        Endpoint("extension-requests", status: .created) { number, work in
+            _ = try await ExtensionRequests.request(number, try work.body.decode(ExtensionRequests.Request.self), by: work.staff, at: work.now,
+                                             on: work.connection, logger: work.logger)
+        },
+        Endpoint("extension-requests/:id/approve") { number, work in
+            try await ExtensionRequests.approve(number, requestId: try work.id, try work.body.decodeOrEmpty(ExtensionRequests.Approval.self),
+                                         by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+        },
+        Endpoint("extension-requests/:id/reject") { number, work in
+            try await ExtensionRequests.reject(number, requestId: try work.id, try work.body.decode(ExtensionRequests.Rejection.self),
+                                        by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+        },
+        Endpoint("opinions", status: .created) { number, work in
+            try await AssistingOpinions.give(number, try work.body.decode(AssistingOpinions.Request.self), by: work.staff,
+                                             at: work.now, on: work.connection, logger: work.logger)
+        },
+        Endpoint("notes", status: .created) { number, work in
+            try await ProgressNotes.add(number, try work.body.decode(ProgressNotes.Request.self), by: work.staff, at: work.now,
+                                        on: work.connection, logger: work.logger)
+        },
+        Endpoint("supplements", status: .created) { number, work in
+            try await Supplements.add(number, try work.body.decode(Supplements.Request.self), by: work.staff, at: work.now,
+                                      on: work.connection, logger: work.logger)
+        },
+        Endpoint("reply") { number, work in
+            try await Replies.reply(number, try work.body.decode(Replies.Request.self), by: work.staff, at: work.now,
+                                    on: work.connection, logger: work.logger)
+        },
+        Endpoint("visits", status: .created) { number, work in
+            _ = try await ReturnVisits.record(number, try work.body.decode(ReturnVisits.Request.self), by: work.staff,
+                                              at: work.now, on: work.connection, logger: work.logger)
+        },
+        Endpoint("reopen") { number, work in
+            try await Review.reopen(number, try work.body.decode(Review.Reason.self), by: work.staff, at: work.now,
+                                    on: work.connection, logger: work.logger)
+        },
+        Endpoint("close") { number, work in
+            try await Review.closeAfterReview(number, try work.body.decode(Review.Reason.self), by: work.staff, at: work.now,
+                                              on: work.connection, logger: work.logger)
+        },
+        Endpoint("exempt") { number, work in
+            try await Review.exempt(number, try work.body.decode(Review.Reason.self), by: work.staff, at: work.now,
+                                    on: work.connection, logger: work.logger)
+        },
+        Endpoint("merge") { number, work in
+            try await Merging.merge(number, try work.body.decode(Merging.Request.self), by: work.staff, at: work.now,
+                                    on: work.connection, logger: work.logger)
+        },
+        // Tiered handling, review, first contact (DOMAIN §5a, §5b).
+        Endpoint("pass-down") { number, work in
+            try await Tiers.passDown(number, try work.body.decode(Dispatch.Request.self), by: work.staff, at: work.now,
+                                     on: work.connection, logger: work.logger)
+        },
+        Endpoint("take-back") { number, work in
+            try await Tiers.takeBack(number, try work.body.decode(Review.Reason.self), by: work.staff, at: work.now,
+                                     on: work.connection, logger: work.logger)
+        },
+        Endpoint("reassign") { number, work in
+            try await Tiers.reassign(number, try work.body.decode(Tiers.Reassignment.self), by: work.staff, at: work.now,
+                                     on: work.connection, logger: work.logger)
+        },
+        Endpoint("replies/:id/approve") { number, work in
+            try await ReplyReviews.approve(number, replyId: try work.id, try work.body.decodeOrEmpty(ReplyReviews.Approval.self),
+                                           by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+        },
+        Endpoint("replies/:id/send-back") { number, work in
+            try await ReplyReviews.sendBack(number, replyId: try work.id, try work.body.decode(Review.Reason.self),
+                                            by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+        },
+        Endpoint("contacts", status: .created) { number, work in
+            try await FirstContact.record(number, try work.body.decode(FirstContact.Request.self), by: work.staff, at: work.now,
+                                          on: work.connection, logger: work.logger)
+        },
+    ]
+
+    static let byPath: [String: Endpoint] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })
+}
+
 extension Mutation.Work {
     func with(parameters: Parameters) -> Mutation.Work {
         var copy = self
@@ -140,7 +165,7 @@ extension Mutation.Work {
     /// The `{id}` of a return or extension request, or of a reply.
     var id: Int64 {
         get throws {
-            guard let raw = parameters?.get("id"), let id = Int64(raw), id > 0 else {
+            guard let raw = parameters?.get("id") ?? stepId, let id = Int64(raw), id > 0 else {
                 throw HotlineError.notFound("request")
             }
             return id

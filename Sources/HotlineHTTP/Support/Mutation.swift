@@ -22,6 +22,8 @@ struct Mutation: Sendable {
         let connection: PostgresConnection
         let logger: Logger
         var parameters: Parameters? = nil
+        /// The `{id}` of a step's path when no route gave it (a workbench form names it).
+        var stepId: String? = nil
     }
 
     /// What a change answers, and the id of what it made or changed, which a retry rebuilds from.

@@ -13,8 +13,10 @@ struct WorkbenchPages: Sendable {
     let assets: [String: (bytes: [UInt8], type: String)]
     /// Cookies carry `Secure` (the service is reached over TLS, through a proxy).
     let secureCookies: Bool
+    /// Which month "this month" is (the reports' links).
+    let clock: any HotlineClock
 
-    static func load(secureCookies: Bool) async throws -> WorkbenchPages {
+    static func load(secureCookies: Bool, clock: any HotlineClock) async throws -> WorkbenchPages {
         guard let templates = Bundle.module.url(forResource: "templates", withExtension: nil),
               let statics = Bundle.module.url(forResource: "static", withExtension: nil)
         else { throw Migrator.Failure(description: "the workbench's templates are missing from the bundle") }
@@ -23,7 +25,7 @@ struct WorkbenchPages: Sendable {
         for (file, type) in [("workbench.css", "text/css; charset=utf-8"), ("workbench.js", "text/javascript; charset=utf-8")] {
             assets[file] = (Array(try Data(contentsOf: statics.appendingPathComponent(file))), type)
         }
-        return WorkbenchPages(library: library, assets: assets, secureCookies: secureCookies)
+        return WorkbenchPages(library: library, assets: assets, secureCookies: secureCookies, clock: clock)
     }
 
     /// What every workbench answer carries: nothing may load from another origin, nothing may
@@ -41,11 +43,22 @@ struct WorkbenchPages: Sendable {
               current: String? = nil, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var values = values
         values["title"] = title
-        if let signedIn { values["user"] = WorkbenchMenu.header(signedIn, current: current) }
+        if let signedIn { values["user"] = WorkbenchMenu.header(signedIn, current: current, month: Self.month(clock.now())) }
         let html = library.render(values, withTemplate: name) ?? "template \(name) is missing"
         var fields = headers
         fields[.contentType] = "text/html; charset=utf-8"
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// A piece of a page (what the script puts into the intake page as the operator types).
+    func fragment(_ name: String, _ values: [String: Any]) -> Response {
+        let html = library.render(values, withTemplate: name) ?? ""
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// YYYY-MM of a moment, in the center's time zone.
+    static func month(_ date: Date) -> String {
+        String(Timestamp.format(date).prefix(7))
     }
 
     func asset(_ file: String) throws -> Response {
@@ -66,8 +79,26 @@ enum WorkbenchMenu {
         let id: String, href: String, label: String, about: String
     }
 
-    static func links(for staff: Staff) -> [Link] {
-        [Link(id: "home", href: "/workbench/", label: "首页", about: "")]
+    static func links(for staff: Staff, month: String) -> [Link] {
+        var links = [Link(id: "home", href: "/workbench/", label: "首页", about: "")]
+        switch staff.role {
+        case .operator:
+            links.append(Link(id: "intake", href: "/workbench/intake", label: "受理", about: "受理市民来电，查看相似诉求"))
+            links.append(Link(id: "visits", href: "/workbench/visits", label: "待回访", about: "已答复、等待回访的案件"))
+        case .dispatcher where staff.unit == nil:
+            links.append(Link(id: "queue", href: "/workbench/queue", label: "待派单", about: "已受理的案件与派单建议"))
+            links.append(Link(id: "visits", href: "/workbench/visits", label: "待回访", about: "已答复、等待回访的案件"))
+        case .dispatcher, .handler:
+            links.append(Link(id: "inbox", href: "/workbench/inbox", label: "待办", about: "本单位待签收、待办理、待审核的案件"))
+        case .manager, .supervisor:
+            links.append(Link(id: "appraisal", href: "/workbench/appraisals/\(month)", label: "考评",
+                              about: "本月各单位考评（可打印；加 ?format=csv 导出）"))
+            links.append(Link(id: "hotspots", href: "/workbench/hotspots?period=\(month)&by=category,region", label: "热点",
+                              about: "本月高频诉求与上升最快的事项"))
+        case .admin, .exchange:
+            break
+        }
+        return links
     }
 
     static func roleName(_ staff: Staff) -> String {
@@ -82,16 +113,16 @@ enum WorkbenchMenu {
         }
     }
 
-    static func header(_ signedIn: SignedIn, current: String?) -> [String: Any] {
+    static func header(_ signedIn: SignedIn, current: String?, month: String) -> [String: Any] {
         var header: [String: Any] = [
             "name": signedIn.name,
             "roleName": roleName(signedIn.staff),
             "csrf": signedIn.csrf,
-            "links": links(for: signedIn.staff).map { link -> [String: Any] in
+            "links": links(for: signedIn.staff, month: month).map { link -> [String: Any] in
                 ["href": link.href, "label": link.label, "about": link.about, "home": link.id == "home", "current": link.id == current]
             },
         ]
-        if let unit = signedIn.unitName ?? signedIn.staff.unit { header["unit"] = unit }
+        header["unit"] = signedIn.unitName ?? signedIn.staff.unit ?? false
         return header
     }
 }

@@ -14,6 +14,7 @@ struct WorkbenchRoutes {
     static let attemptsPerAddress = 30
     /// The sign-in form's own CSRF cookie (there is no session yet to tie a token to).
     static let signInCookie = "hotline_signin"
+    static let reportPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
     func register(on router: Router<HotlineRequestContext>) {
         let workbench = router.group("workbench").add(middleware: WorkbenchGuard(pages: pages))
@@ -26,9 +27,23 @@ struct WorkbenchRoutes {
         workbench.post("login") { request, context in
             try await signIn(request, context: context)
         }
-        let signed = workbench.group().add(middleware: WorkbenchSession(database: services.database, clock: services.clock))
+        let signed = workbench.group().add(middleware: WorkbenchSession(database: services.database, clock: services.clock, pages: pages))
         signed.get { _, context in
             try home(context)
+        }
+        CasePages(services: services, pages: pages).register(on: signed)
+        // The printable reports, as the API serves them, styled inline: their own policy allows
+        // inline style and nothing else.
+        let reports = AppraisalRoutes(services: services)
+        signed.get("appraisals/:period") { request, context in
+            var response = try await reports.appraisal(request, context)
+            response.headers[.contentSecurityPolicy] = Self.reportPolicy
+            return response
+        }
+        signed.get("hotspots") { request, context in
+            var response = try await reports.hotspots(request, context)
+            response.headers[.contentSecurityPolicy] = Self.reportPolicy
+            return response
         }
         signed.post("logout") { _, context in
             let session = try context.signedInToWorkbench().session
@@ -97,7 +112,7 @@ struct WorkbenchRoutes {
 
     func home(_ context: HotlineRequestContext) throws -> Response {
         let signedIn = try context.signedInToWorkbench()
-        let work = WorkbenchMenu.links(for: signedIn.staff).filter { $0.id != "home" }
+        let work = WorkbenchMenu.links(for: signedIn.staff, month: WorkbenchPages.month(services.clock.now())).filter { $0.id != "home" }
         return pages.page("home", title: "首页", ["roleName": WorkbenchMenu.roleName(signedIn.staff), "hasWork": !work.isEmpty],
                           for: signedIn, current: "home")
     }

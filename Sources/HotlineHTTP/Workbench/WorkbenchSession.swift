@@ -11,6 +11,7 @@ struct WorkbenchSession: RouterMiddleware {
     static let cookie = "hotline_session"
     let database: Database
     let clock: any HotlineClock
+    let pages: WorkbenchPages
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let logger = context.logger
@@ -36,7 +37,12 @@ struct WorkbenchSession: RouterMiddleware {
             }
             context.form = form
         }
-        return try await next(request, context)
+        do {
+            return try await next(request, context)
+        } catch {
+            // Here, not in the guard, so that the page keeps its menu and its sign-out.
+            return WorkbenchGuard.errorPage(error, request: request, context: context, pages: pages)
+        }
     }
 }
 
@@ -51,16 +57,26 @@ struct WorkbenchGuard: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            let problem = ProblemMiddleware.problem(for: error, context: context)
-            let back = request.headers[.referer].flatMap { $0.hasPrefix("/") ? $0 : URL(string: $0)?.path } ?? "/workbench/"
-            let status = HTTPResponse.Status(code: problem.status)
-            let fields = (problem.errors ?? []).map { ["field": $0.field, "message": $0.message] }
-            response = pages.page("error", title: Self.heading(status), ["problem": problem.detail, "fields": fields, "hasFields": !fields.isEmpty, "back": back],
-                                  for: context.workbenchUser, status: status,
-                                  headers: ProblemMiddleware.extraHeaders(for: error).filter { $0.name != .wwwAuthenticate })
+            response = Self.errorPage(error, request: request, context: context, pages: pages)
         }
-        for field in WorkbenchPages.securityHeaders { response.headers[field.name] = field.value }
+        // A page may narrow its own policy (the printable reports style themselves inline).
+        for field in WorkbenchPages.securityHeaders where response.headers[field.name] == nil {
+            response.headers[field.name] = field.value
+        }
         return response
+    }
+
+    static func errorPage(_ error: any Error, request: Request, context: Context, pages: WorkbenchPages) -> Response {
+        let problem = ProblemMiddleware.problem(for: error, context: context)
+        // Back to a workbench page only: a Referer cannot make this link lead elsewhere.
+        let referred = request.headers[.referer].flatMap { URL(string: $0)?.path } ?? ""
+        let back = referred.hasPrefix("/workbench/") && !referred.hasPrefix("//") ? referred : "/workbench/"
+        let status = HTTPResponse.Status(code: problem.status)
+        let fields = (problem.errors ?? []).map { ["field": $0.field, "message": $0.message] }
+        return pages.page("error", title: heading(status),
+                          ["problem": problem.detail, "fields": fields, "hasFields": !fields.isEmpty, "back": back],
+                          for: context.workbenchUser, status: status,
+                          headers: ProblemMiddleware.extraHeaders(for: error).filter { $0.name != .wwwAuthenticate })
     }
 
     static func heading(_ status: HTTPResponse.Status) -> String {

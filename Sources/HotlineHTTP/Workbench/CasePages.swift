@@ -1,0 +1,465 @@
+import Foundation
+import HotlineCore
+import Hummingbird
+import Logging
+import PostgresNIO
+
+/// The workbench's case pages (DOMAIN §16): the intake form, the lists each role works from, and
+/// a case with its timeline and a form for every step the lifecycle table allows the reader now.
+/// Every form posts to the domain operation its REST route runs (`CaseStepEndpoints`, `Intake`),
+/// and a case is shown as `CaseQueries.view` shows it to this reader: masked as the API masks it.
+struct CasePages {
+    let services: AppServices
+    let pages: WorkbenchPages
+
+    func register(on signed: RouterGroup<HotlineRequestContext>) {
+        signed.get("cases/:number") { request, context in
+            let number = try context.parameters.require("number")
+            let done = request.uri.queryParameters.get("done").flatMap { StepForms.named($0, StepChoices())?.title }
+            return try await casePage(number, context, notice: done.map { "已完成：\($0)" })
+        }
+        signed.post("cases/:number/steps") { _, context in
+            try await runStep(try context.parameters.require("number"), context)
+        }
+        signed.get("intake") { _, context in
+            try await intakePage(context, form: nil, problem: nil)
+        }
+        signed.post("intake") { _, context in
+            try await file(context)
+        }
+        // As the operator types (workbench.js asks; without script the form works as it is).
+        signed.get("intake/similar") { request, context in
+            try await similarFragment(request, context)
+        }
+        signed.get("intake/knowledge") { request, context in
+            try await knowledgeFragment(request, context)
+        }
+        signed.get("queue") { _, context in
+            try await queuePage(context)
+        }
+        signed.get("inbox") { _, context in
+            try await inboxPage(context)
+        }
+        signed.get("visits") { _, context in
+            try await visitsPage(context)
+        }
+    }
+
+    // MARK: A case
+
+    /// The case page; after a refused step, `failed` names its form, shown with the problem and
+    /// with what was typed.
+    func casePage(_ number: String, _ context: HotlineRequestContext, notice: String? = nil, failed: (endpoint: String, form: WorkbenchForm, problem: Problem)? = nil) async throws -> Response {
+        let signedIn = try context.signedInToWorkbench()
+        let staff = signedIn.staff
+        let now = services.clock.now()
+        let logger = context.logger
+        let read = try await services.database.read(logger: logger) { connection in
+            let view = try await CaseQueries.view(number, for: staff, at: now, on: connection, logger: logger)
+            let timeline = try await CaseQueries.timeline(number, for: staff, limit: 500, on: connection, logger: logger).items
+            let steps = try await StepRunner.available(number, for: staff, on: connection, logger: logger)
+            let units = try await Self.units(on: connection, logger: logger)
+            var choices = StepChoices()
+            choices.units = units.filter(\.active).map { ($0.code, $0.name) }
+            if let unit = staff.unit { choices.below = units.filter { $0.parent == unit && $0.active }.map { ($0.code, $0.name) } }
+            if steps.contains(.dispatch) {
+                choices.suggestion = try await Dispatch.suggestion(category: view.category, region: view.location?.region,
+                                                                   on: connection, logger: logger)
+            }
+            return (view, timeline, steps, choices, Dictionary(units.map { ($0.code, $0.name) }, uniquingKeysWith: { a, _ in a }))
+        }
+        let (view, timeline, steps, choices, names) = read
+        let unitName = { (code: String?) -> String in code.map { names[$0] ?? $0 } ?? "" }
+        var values: [String: Any] = Self.caseValues(view, unitName: unitName)
+        values["timeline"] = timeline.map { event -> [String: Any] in
+            ["at": WorkbenchWords.time(event.at), "kind": WorkbenchWords.word(WorkbenchWords.event, event.kind),
+             "who": event.actor.name ?? WorkbenchWords.word(["system": "系统"], event.actor.role),
+             "unit": event.unit.map { unitName($0) } ?? false]
+        }
+        var forms: [[String: Any]] = []
+        for form in StepForms.all(choices) {
+            let problem = failed?.endpoint == form.endpoint ? failed : nil
+            // A refused form stays on the page with what was typed, even if the case has moved on.
+            guard problem != nil || (!form.steps.isDisjoint(with: steps) && Self.offers(form, view, staff, choices)) else { continue }
+            var id: Int64?
+            if let kind = form.id {
+                guard let found = problem.flatMap({ $0.form["id"].flatMap { Int64($0) } }) ?? Self.id(kind, in: view, for: staff) else { continue }
+                id = found
+            }
+            let problems = Dictionary((problem?.problem.errors ?? []).map { ($0.field, $0.message) }, uniquingKeysWith: { a, _ in a })
+            var entry: [String: Any] = [
+                "endpoint": form.endpoint, "title": form.title, "button": form.button, "csrf": signedIn.csrf,
+                "once": Secrets.random(prefix: ""),
+                "fields": form.fields.map { $0.render(problem?.form, problems: problems, prefix: form.endpoint.replacingOccurrences(of: "/", with: "-") + "-") },
+                "anchor": "step-" + form.endpoint.replacingOccurrences(of: "/", with: "-").replacingOccurrences(of: ":", with: ""),
+            ]
+            // Set even when empty, so that Mustache does not find the page's own.
+            entry["id"] = id.map { "\($0)" } ?? false
+            entry["problem"] = problem?.problem.detail ?? false
+            forms.append(entry)
+        }
+        values["forms"] = forms
+        values["hasForms"] = !forms.isEmpty
+        if let notice { values["notice"] = notice }
+        if let failed { values["problem"] = "未能完成：" + failed.problem.detail }
+        let status = failed.map { HTTPResponse.Status(code: $0.problem.status) } ?? .ok
+        return pages.page("case", title: "\(view.number) \(view.subject)", values, for: signedIn, status: status)
+    }
+
+    static func caseValues(_ view: CaseView, unitName: (String?) -> String) -> [String: Any] {
+        var values: [String: Any] = [
+            "number": view.number, "subject": view.subject, "description": view.description,
+            "status": WorkbenchWords.word(WorkbenchWords.status, view.status.rawValue),
+            "type": WorkbenchWords.word(WorkbenchWords.type, view.type.rawValue),
+            "channel": WorkbenchWords.word(WorkbenchWords.channel, view.channel.rawValue),
+            "urgency": WorkbenchWords.word(WorkbenchWords.urgency, view.urgency.rawValue),
+            "urgent": view.urgency == .urgent,
+            "category": view.category, "acceptedAt": WorkbenchWords.time(view.acceptedAt),
+        ]
+        if let closed = view.closedAt { values["closedAt"] = WorkbenchWords.time(closed) }
+        if let address = view.location?.address { values["address"] = address }
+        if let region = view.location?.region { values["region"] = unitName(region) }
+        if let citizen = view.citizen {
+            // Every key set (false when absent): Mustache would otherwise look for it in the page.
+            values["citizen"] = ["name": citizen.name ?? "—", "phone": citizen.phone ?? false,
+                                 "anonymous": citizen.anonymous, "confidential": citizen.confidential] as [String: Any]
+        }
+        values["requests"] = (view.returnRequests.map { ("退回", $0) } + view.extensionRequests.map { ("延期", $0) }).map { kind, request -> [String: Any] in
+            ["kind": kind, "unit": unitName(request.unit), "status": WorkbenchWords.word(WorkbenchWords.request, request.status),
+             "reason": request.reason, "at": WorkbenchWords.time(request.requestedAt),
+             "days": request.workingDays.map { "\($0) 个工作日" } ?? false,
+             "suggested": request.suggestedUnit.map { unitName($0) } ?? false,
+             "review": request.reviewReason ?? false]
+        }
+        values["hasRequests"] = !view.returnRequests.isEmpty || !view.extensionRequests.isEmpty
+        values["opinions"] = view.opinions.map { ["unit": unitName($0.unit), "text": $0.text, "at": WorkbenchWords.time($0.givenAt)] }
+        values["hasOpinions"] = !view.opinions.isEmpty
+        if let contact = view.firstContact {
+            values["firstContact"] = ["unit": unitName(contact.unit), "at": WorkbenchWords.time(contact.at),
+                                      "method": WorkbenchWords.word(WorkbenchWords.contactMethod, contact.method.rawValue),
+                                      "note": contact.note ?? false] as [String: Any]
+        }
+        values["assignments"] = view.assignments.map { assignment -> [String: Any] in
+            ["unit": unitName(assignment.unit), "role": WorkbenchWords.word(WorkbenchWords.role, assignment.role),
+             "status": WorkbenchWords.word(WorkbenchWords.assignment, assignment.status),
+             "deadlines": assignment.deadlines.map { deadline -> [String: Any] in
+                 var entry: [String: Any] = ["step": WorkbenchWords.word(WorkbenchWords.deadline, deadline.step.rawValue),
+                                             "due": WorkbenchWords.time(deadline.dueAt), "card": deadline.card.rawValue,
+                                             "cardWord": WorkbenchWords.word(WorkbenchWords.card, deadline.card.rawValue)]
+                 entry["met"] = deadline.metAt.map { WorkbenchWords.time($0) } ?? false
+                 return entry
+             }]
+        }
+        values["hasAssignments"] = !view.assignments.isEmpty
+        values["replies"] = view.replies.map { reply -> [String: Any] in
+            var entry: [String: Any] = ["unit": unitName(reply.unit), "outcome": WorkbenchWords.word(WorkbenchWords.outcome, reply.outcome.rawValue),
+                                        "text": reply.text, "at": WorkbenchWords.time(reply.repliedAt), "status": reply.status]
+            entry["reviewer"] = reply.reviewer.map { $0 == "center" ? "热线中心" : unitName($0) } ?? false
+            return entry
+        }
+        values["hasReplies"] = !view.replies.isEmpty
+        values["visits"] = view.visits.map { visit -> [String: Any] in
+            var entry: [String: Any] = ["at": WorkbenchWords.time(visit.visitedAt), "reached": visit.reached ? "联系上" : "未接通"]
+            entry["satisfaction"] = visit.satisfaction.map { WorkbenchWords.word(WorkbenchWords.satisfaction, $0.rawValue) } ?? false
+            entry["note"] = visit.note ?? false
+            return entry
+        }
+        values["hasVisits"] = !view.visits.isEmpty
+        values["supplements"] = view.supplements.map { ["at": WorkbenchWords.time($0.at), "text": $0.text] }
+        values["hasSupplements"] = !view.supplements.isEmpty
+        return values
+    }
+
+    /// Whether a form the table allows has something to act on for this reader: a signature is
+    /// owed only while the reader's own assignment waits for it, a pass-down needs units below.
+    static func offers(_ form: StepForm, _ view: CaseView, _ staff: Staff, _ choices: StepChoices) -> Bool {
+        switch form.endpoint {
+        case "sign": return view.assignments.contains { $0.unit == staff.unit && $0.status == "dispatched" }
+        case "pass-down": return !choices.below.isEmpty
+        default: return true
+        }
+    }
+
+    /// The `{id}` a step's path needs, from the case as this reader sees it: the reply waiting
+    /// for this reader's review, the request still pending that this reader reviews (the level
+    /// above the unit that asked: its parent's sub-center, or the center for a top lead).
+    static func id(_ kind: StepForm.StepId, in view: CaseView, for staff: Staff) -> Int64? {
+        let reviewer = staff.isUnitDispatcher ? staff.unit : "center"
+        func reviews(_ request: RequestView) -> Bool {
+            guard request.status == "pending",
+                  let asking = view.assignments.last(where: { $0.unit == request.unit && $0.role == "lead" }) else { return false }
+            let parent = asking.parent.flatMap { id in view.assignments.first { $0.id == id }?.unit }
+            return (parent ?? "center") == reviewer
+        }
+        switch kind {
+        case .replyUnderReview: return view.replies.last { $0.reviewer != nil && $0.reviewer == reviewer }?.id
+        case .pendingReturn: return view.returnRequests.last(where: reviews)?.id
+        case .pendingExtension: return view.extensionRequests.last(where: reviews)?.id
+        }
+    }
+
+    /// A step's form posted: the same operation as POST /api/v1/cases/{number}/PATH, in one
+    /// transaction; then the case page again (303), or the page with the problem beside the form.
+    func runStep(_ number: String, _ context: HotlineRequestContext) async throws -> Response {
+        let signedIn = try context.signedInToWorkbench()
+        guard let form = context.form, let path = form["step"], let endpoint = CaseStepEndpoints.byPath[path],
+              let schema = StepForms.named(path, StepChoices())
+        else { throw HotlineError.validation(field: "step", "没有这一步") }
+        let now = services.clock.now()
+        let logger = context.logger
+        do {
+            let body = try FormBody.json(schema.fields, from: form)
+            let kept = services.configuration.idempotencyRetention
+            try await services.database.transaction(logger: logger) { connection in
+                _ = try await Self.once(form, path: "/workbench/cases/\(number)/steps/\(path)", body: body, staff: signedIn.staff, at: now,
+                                        keptFor: kept, on: connection, logger: logger) {
+                    var work = Mutation.Work(staff: signedIn.staff, body: RequestBody(bytes: body), now: now, connection: connection, logger: logger)
+                    work.stepId = form["id"]
+                    try await endpoint.run(number, work)
+                    return number
+                }
+            }
+        } catch let error where Self.shownOnTheForm(error) {
+            let problem = ProblemMiddleware.problem(for: error, context: context)
+            return try await casePage(number, context, failed: (path, form, problem))
+        }
+        let done = path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        return Response(status: .seeOther, headers: [.location: "/workbench/cases/\(number)?done=\(done)"])
+    }
+
+    /// A form posted twice (a double click, a reload of the answer) changes once: its `once`
+    /// field, random in each page, is claimed as an Idempotency-Key of the user's in the change's
+    /// transaction (DOMAIN §13); the second post finds what the first made.
+    static func once(
+        _ form: WorkbenchForm, path: String, body: [UInt8], staff: Staff, at now: Date, keptFor retention: Duration,
+        on connection: PostgresConnection, logger: Logger, _ change: () async throws -> String
+    ) async throws -> String {
+        guard let key = form.text("once") else { return try await change() }
+        let scope = "user:\(staff.id)", claimed = "workbench:" + key
+        if let stored = try await Idempotency.claim(scope: scope, key: claimed, fingerprint: Idempotency.fingerprint(method: "POST", path: path, body: body),
+                                                    at: now, keptFor: retention, on: connection, logger: logger) {
+            return stored.reference
+        }
+        let reference = try await change()
+        try await Idempotency.complete(scope: scope, key: claimed, status: 200, reference: reference, on: connection, logger: logger)
+        return reference
+    }
+
+    /// What the person can mend on the form (bad input, a state that has moved on): shown beside
+    /// it. Anything else is the error page.
+    static func shownOnTheForm(_ error: any Error) -> Bool {
+        if error is DecodingError { return true }
+        guard let error = error as? HotlineError else { return false }
+        return [.badRequest, .conflict, .unprocessable, .forbidden, .tooManyRequests, .unavailable].contains(error.kind)
+    }
+
+    static func units(on connection: PostgresConnection, logger: Logger) async throws -> [HotlineCore.Unit] {
+        var all: [HotlineCore.Unit] = []
+        var cursor: String?
+        repeat {
+            let page = try await Units.list(limit: 500, cursor: cursor, on: connection, logger: logger)
+            all += page.items
+            cursor = page.nextCursor
+        } while cursor != nil
+        return all
+    }
+
+    // MARK: Intake
+
+    static func intakeFields(categories: [(String, String)], regions: [(String, String)]) -> [FormField] {
+        [
+            FormField(name: "channel", label: "来源渠道", kind: .select(WorkbenchWords.options(Channel.self, WorkbenchWords.channel,
+                                                                                         except: ["open311", "upper_platform", "police_110"])), required: true),
+            FormField(name: "type", label: "诉求类型", kind: .select(WorkbenchWords.options(CaseType.self, WorkbenchWords.type)), required: true),
+            FormField(name: "urgency", label: "紧急程度", kind: .select(WorkbenchWords.options(Urgency.self, WorkbenchWords.urgency))),
+            FormField(name: "category", label: "事项分类", kind: .select([("", "请选择")] + categories), required: true),
+            FormField(name: "subject", label: "标题", kind: .text, required: true),
+            FormField(name: "description", label: "诉求内容", kind: .textarea, required: true,
+                      hint: "照市民所说记录；举报件中市民的姓名和电话不会给承办单位看到。"),
+            FormField(name: "location.region", label: "所在区域", kind: .select([("", "未指定")] + regions)),
+            FormField(name: "location.address", label: "地址", kind: .text),
+            FormField(name: "citizen.name", label: "市民姓名", kind: .text),
+            FormField(name: "citizen.phone", label: "联系电话", kind: .text),
+            FormField(name: "citizen.anonymous", label: "匿名", kind: .checkbox),
+            FormField(name: "citizen.confidential", label: "要求保密", kind: .checkbox),
+            FormField(name: "citizen.contact_consent", label: "同意承办单位联系", kind: .checkbox),
+            FormField(name: "direct_answer.text", label: "直接答复（咨询当场答复时填写，不再派单）", kind: .textarea),
+            FormField(name: "direct_answer.article_ids", label: "引用的知识库条目编号", kind: .integers, hint: "以逗号分隔"),
+        ]
+    }
+
+    func intakeChoices(_ context: HotlineRequestContext) async throws -> (categories: [(String, String)], regions: [(String, String)]) {
+        let logger = context.logger
+        return try await services.database.read(logger: logger) { connection in
+            let categories = try await Categories.list(limit: 500, on: connection, logger: logger).items.filter(\.active)
+            let units = try await Self.units(on: connection, logger: logger)
+            return (categories.map { ($0.code, $0.name) }, units.filter { $0.active && $0.group.isArea }.map { ($0.code, $0.name) })
+        }
+    }
+
+    func intakePage(_ context: HotlineRequestContext, form: WorkbenchForm?, problem: Problem?) async throws -> Response {
+        let signedIn = try context.signedInToWorkbench()
+        try signedIn.staff.require(.operator, .dispatcher)
+        let choices = try await intakeChoices(context)
+        let problems = Dictionary((problem?.errors ?? []).map { ($0.field, $0.message) }, uniquingKeysWith: { a, _ in a })
+        let fields = Self.intakeFields(categories: choices.categories, regions: choices.regions)
+        // After a refusal the same `once`: the refused attempt changed nothing and claimed nothing.
+        var values: [String: Any] = ["csrf": signedIn.csrf, "once": form?.text("once") ?? Secrets.random(prefix: ""),
+                                     "fields": fields.map { $0.render(form, problems: problems, prefix: "intake-") }]
+        if let problem { values["problem"] = "未能受理：" + problem.detail }
+        return pages.page("intake", title: "受理", values, for: signedIn, current: "intake",
+                          status: problem.map { HTTPResponse.Status(code: $0.status) } ?? .ok)
+    }
+
+    func file(_ context: HotlineRequestContext) async throws -> Response {
+        let signedIn = try context.signedInToWorkbench()
+        // The center files cases (a sub-center's dispatcher does not: DOMAIN §5a).
+        try signedIn.staff.require(.operator, .dispatcher)
+        guard let form = context.form else { throw HotlineError.validation(field: "form", "没有表单") }
+        let now = services.clock.now()
+        let logger = context.logger
+        let number: String
+        do {
+            let choices = try await intakeChoices(context)
+            let body = try FormBody.json(Self.intakeFields(categories: choices.categories, regions: choices.regions), from: form)
+            let input = try JSONCoding.decoder.decode(NewCase.self, from: Data(body))
+            let kept = services.configuration.idempotencyRetention
+            number = try await services.database.transaction(logger: logger) { connection in
+                try await Self.once(form, path: "/workbench/intake", body: body, staff: signedIn.staff, at: now, keptFor: kept,
+                                    on: connection, logger: logger) {
+                    try await Intake.accept(input, body: body, by: signedIn.staff, at: now, on: connection, logger: logger).number
+                }
+            }
+        } catch let error where Self.shownOnTheForm(error) {
+            return try await intakePage(context, form: form, problem: ProblemMiddleware.problem(for: error, context: context))
+        }
+        return Response(status: .seeOther, headers: [.location: "/workbench/cases/\(number)?done=intake"])
+    }
+
+    /// The similar cases of what has been typed so far, as a piece of the intake page. Nothing
+    /// to match on yet: an empty piece, not a problem.
+    func similarFragment(_ request: Request, _ context: HotlineRequestContext) async throws -> Response {
+        let signedIn = try context.signedInToWorkbench()
+        try SimilarCases.authorise(signedIn.staff)
+        let query = request.uri.queryParameters
+        let asked = SimilarCases.Query(phone: query.get("phone").flatMap(Self.blankless), category: query.get("category").flatMap(Self.blankless),
+                                       region: query.get("region").flatMap(Self.blankless), text: query.get("text").flatMap(Self.blankless))
+        var values: [String: Any] = ["cases": [[String: Any]](), "empty": true]
+        if asked.phone != nil || asked.text != nil || asked.category != nil {
+            let valid = try SimilarCases.validate(asked)
+            let now = services.clock.now()
+            let found = try await services.database.read(logger: context.logger) {
+                try await SimilarCases.find(valid, for: signedIn.staff, at: now, on: $0, logger: context.logger)
+            }
+            let why = ["same_phone": "同一来电号码", "similar_text": "内容相似", "nearby": "地点相近"]
+            values["cases"] = found.map { similar -> [String: Any] in
+                ["number": similar.number, "subject": similar.subject, "status": WorkbenchWords.word(WorkbenchWords.status, similar.status.rawValue),
+                 "accepted": WorkbenchWords.time(similar.acceptedAt),
+                 "why": similar.reasons.map { why[$0.kind] ?? $0.kind }.joined(separator: "、")]
+            }
+            values["empty"] = found.isEmpty
+        }
+        return pages.fragment("similar", values)
+    }
+
+    /// Knowledge articles for the words typed, to answer directly and cite.
+    func knowledgeFragment(_ request: Request, _ context: HotlineRequestContext) async throws -> Response {
+        _ = try context.signedInToWorkbench()
+        let words = request.uri.queryParameters.get("q").flatMap(Self.blankless)
+        var values: [String: Any] = ["articles": [[String: Any]](), "empty": true]
+        if let words {
+            let now = services.clock.now()
+            let hits = try await services.database.read(logger: context.logger) {
+                try await KnowledgeBase.search(String(words.prefix(100)), limit: 5, at: now, on: $0, logger: context.logger)
+            }
+            values["articles"] = hits.map { ["id": "\($0.id)", "title": $0.title, "excerpt": $0.excerpt] }
+            values["empty"] = hits.isEmpty
+        }
+        return pages.fragment("knowledge", values)
+    }
+
+    static func blankless(_ text: String) -> String? {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    // MARK: Lists
+
+    /// The center dispatcher's queue: accepted cases, oldest first, each with its routing suggestion.
+    func queuePage(_ context: HotlineRequestContext) async throws -> Response {
+        let signedIn = try context.signedInToWorkbench()
+        let staff = signedIn.staff
+        guard staff.isCenter, staff.role == .dispatcher else { throw HotlineError.forbidden("派单队列只属于热线中心的派单员") }
+        let logger = context.logger
+        let now = services.clock.now()
+        let rows = try await services.database.read(logger: logger) { connection in
+            var filter = CaseFilter()
+            filter.status = .accepted
+            filter.limit = 200
+            filter.now = now
+            let cases = try await CaseQueries.list(filter, for: staff, on: connection, logger: logger).items
+            let names = Dictionary(try await Self.units(on: connection, logger: logger).map { ($0.code, $0.name) }, uniquingKeysWith: { a, _ in a })
+            var rows: [[String: String]] = []
+            for summary in cases.sorted(by: { $0.acceptedAt < $1.acceptedAt }) {
+                let suggestion = try await Dispatch.suggestion(category: summary.category, region: summary.region, on: connection, logger: logger)
+                var row = Self.summaryRow(summary, names: names)
+                row["suggestion"] = suggestion.map { names[$0.lead] ?? $0.lead } ?? "—"
+                rows.append(row)
+            }
+            return rows
+        }
+        return pages.page("queue", title: "待派单", ["cases": rows, "empty": rows.isEmpty], for: signedIn, current: "queue")
+    }
+
+    /// A unit's inbox (a handler's, a sub-center dispatcher's): what it owes, with the card of
+    /// its next deadline.
+    func inboxPage(_ context: HotlineRequestContext) async throws -> Response {
+        let signedIn = try context.signedInToWorkbench()
+        let logger = context.logger
+        let now = services.clock.now()
+        let items = try await services.database.read(logger: logger) { connection in
+            try await Inbox.list(for: signedIn.staff, limit: 200, cursor: nil, at: now, on: connection, logger: logger).items
+        }
+        let rows = items.map { item -> [String: Any] in
+            var row: [String: Any] = [
+                "number": item.number, "subject": item.subject, "type": WorkbenchWords.word(WorkbenchWords.type, item.type.rawValue),
+                "status": WorkbenchWords.word(WorkbenchWords.status, item.caseStatus.rawValue),
+                "role": WorkbenchWords.word(WorkbenchWords.role, item.role), "card": item.card.rawValue,
+                "cardWord": WorkbenchWords.word(WorkbenchWords.card, item.card.rawValue), "urgent": item.urgency == .urgent,
+            ]
+            row["next"] = item.nextStep.map { WorkbenchWords.word(WorkbenchWords.deadline, $0.rawValue) } ?? ""
+            row["due"] = item.dueAt.map { WorkbenchWords.time($0) } ?? ""
+            row["waiting"] = item.waiting.map { WorkbenchWords.word(WorkbenchWords.waiting, $0) } ?? false
+            return row
+        }
+        return pages.page("inbox", title: "待办", ["items": rows, "empty": rows.isEmpty], for: signedIn, current: "inbox")
+    }
+
+    /// The operator's return visits due: replied cases, the oldest reply first.
+    func visitsPage(_ context: HotlineRequestContext) async throws -> Response {
+        let signedIn = try context.signedInToWorkbench()
+        let staff = signedIn.staff
+        try staff.require(.operator, .dispatcher)
+        let logger = context.logger
+        let now = services.clock.now()
+        let rows = try await services.database.read(logger: logger) { connection in
+            var filter = CaseFilter()
+            filter.status = .replied
+            filter.limit = 200
+            filter.now = now
+            let cases = try await CaseQueries.list(filter, for: staff, on: connection, logger: logger).items
+            let names = Dictionary(try await Self.units(on: connection, logger: logger).map { ($0.code, $0.name) }, uniquingKeysWith: { a, _ in a })
+            return cases.sorted { $0.acceptedAt < $1.acceptedAt }.map { Self.summaryRow($0, names: names) }
+        }
+        return pages.page("visits", title: "待回访", ["cases": rows, "empty": rows.isEmpty], for: signedIn, current: "visits")
+    }
+
+    static func summaryRow(_ summary: CaseSummary, names: [String: String]) -> [String: String] {
+        [
+            "number": summary.number, "subject": summary.subject, "accepted": WorkbenchWords.time(summary.acceptedAt),
+            "type": WorkbenchWords.word(WorkbenchWords.type, summary.type.rawValue), "category": summary.category,
+            "region": summary.region.map { names[$0] ?? $0 } ?? "未指定区域",
+            "status": WorkbenchWords.word(WorkbenchWords.status, summary.status.rawValue),
+        ]
+    }
+}

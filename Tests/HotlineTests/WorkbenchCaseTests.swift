@@ -1,0 +1,121 @@
+import Foundation
+import HTTPTypes
+import HotlineCore
+import HummingbirdTesting
+import Testing
+
+/// The workbench's case pages (issue 17): the forms are the lifecycle table's steps for the
+/// reader, they run the REST surface's domain operations, and a unit's pages show only what
+/// the API would show that unit.
+@Suite("Workbench case pages") struct WorkbenchCaseTests {
+    /// The `<form …id="step-…">` blocks of a page, by their anchor.
+    static func forms(_ page: TestResponse) -> Set<String> {
+        Set(page.text.matches(of: /id="(step-[a-z:-]+)" aria-labelledby/).map { String($0.1) })
+    }
+
+    @Test func eachReaderIsOfferedTheStepsTheTableAllowsAndAFormRunsTheStep() async throws {
+        try await withHotline { hotline in
+            let number = try await hotline.fileCase()
+            let dispatcher = try await hotline.workbench(as: "dispatcher")
+            let queue = try await dispatcher.get("/workbench/queue")
+            #expect(queue.status == .ok && queue.text.contains(number))
+            let page = try await dispatcher.get("/workbench/cases/\(number)")
+            #expect(page.status == .ok && page.text.contains("已受理"), "\(page.text)")
+            // The center's dispatcher on an accepted case: dispatch (and nothing a unit does).
+            #expect(Self.forms(page).contains("step-dispatch") && !Self.forms(page).contains("step-sign"), "\(Self.forms(page))")
+            let operatorPage = try await hotline.workbench(as: "operator").get("/workbench/cases/\(number)")
+            #expect(Self.forms(operatorPage).contains("step-supplements") && !Self.forms(operatorPage).contains("step-dispatch"))
+
+            // Without the form's token: refused, and the case is where it was.
+            let token = try #require(WorkbenchBrowser.csrf(page))
+            let forged = try await dispatcher.post("/workbench/cases/\(number)/steps", [("step", "dispatch"), ("lead_unit", "housing")])
+            #expect(forged.status == .forbidden)
+            #expect(try await hotline.request(.get, "/api/v1/cases/\(number)", as: "dispatcher").object()["status"] as? String == "accepted")
+
+            let dispatched = try await dispatcher.post("/workbench/cases/\(number)/steps",
+                                                       [("csrf", token), ("step", "dispatch"), ("lead_unit", "housing")])
+            #expect(dispatched.status == .seeOther && dispatched.headers[.location] == "/workbench/cases/\(number)?done=dispatch")
+            #expect(try await hotline.request(.get, "/api/v1/cases/\(number)", as: "dispatcher").object()["status"] as? String == "dispatched")
+            let after = try await dispatcher.get("/workbench/cases/\(number)?done=dispatch")
+            #expect(after.text.contains("已完成：派单") && !Self.forms(after).contains("step-dispatch"))
+
+            // The lead unit's handler: it signs, then may reply; a refused reply keeps what was typed.
+            let handler = try await hotline.workbench(as: "handler:housing")
+            let inbox = try await handler.get("/workbench/inbox")
+            #expect(inbox.status == .ok && inbox.text.contains(number))
+            let signing = try await handler.get("/workbench/cases/\(number)")
+            #expect(Self.forms(signing).contains("step-sign") && !Self.forms(signing).contains("step-reply"), "\(Self.forms(signing))")
+            let handlerToken = try #require(WorkbenchBrowser.csrf(signing))
+            #expect(try await handler.post("/workbench/cases/\(number)/steps", [("csrf", handlerToken), ("step", "sign")]).status == .seeOther)
+            let replying = try await handler.get("/workbench/cases/\(number)")
+            #expect(Self.forms(replying).contains("step-reply"))
+            let refused = try await handler.post("/workbench/cases/\(number)/steps", [
+                ("csrf", handlerToken), ("step", "reply"), ("outcome", "resolved"), ("text", "已督促物业修复电梯。"),
+                ("handler_name", "李明"), ("handler_phone", "not a phone"),
+            ])
+            #expect(refused.status == .badRequest, "\(refused.status)")
+            #expect(refused.text.contains("aria-invalid=\"true\" aria-describedby=\"reply-handler_phone-problem\""), "\(refused.text)")
+            #expect(refused.text.contains("已督促物业修复电梯。") && refused.text.contains("value=\"李明\""))
+            #expect(try await hotline.request(.get, "/api/v1/cases/\(number)", as: "dispatcher").object()["status"] as? String == "in_progress")
+        }
+    }
+
+    @Test func aHandlerNeverSeesAnotherUnitsCaseNorAReportsIdentity() async throws {
+        try await withHotline { hotline in
+            // A report whose text names the citizen: the lead unit sees neither name nor number.
+            let report = try await hotline.fileCase(json(CaseBodies.make(
+                type: "report", description: "我是赵敏，电话13987654321，举报小区违建。", name: "赵敏", phone: "13987654321")))
+            try await hotline.request(.post, "/api/v1/cases/\(report)/dispatch", as: "dispatcher", body: #"{"lead_unit": "housing"}"#)
+            let other = try await hotline.fileCase()
+            try await hotline.request(.post, "/api/v1/cases/\(other)/dispatch", as: "dispatcher", body: #"{"lead_unit": "water"}"#)
+
+            let handler = try await hotline.workbench(as: "handler:housing")
+            let inbox = try await handler.get("/workbench/inbox")
+            #expect(inbox.text.contains(report) && !inbox.text.contains(other))
+            let page = try await handler.get("/workbench/cases/\(report)")
+            #expect(page.status == .ok)
+            for secret in ["赵敏", "13987654321", "987654321"] {
+                #expect(!page.text.contains(secret), "\(secret) is on the handler's page")
+            }
+            let refused = try await handler.get("/workbench/cases/\(other)")
+            #expect(refused.status == .notFound && !refused.text.contains("违建"))
+            // A handler has no dispatcher's queue.
+            #expect(try await handler.get("/workbench/queue").status == .forbidden)
+        }
+    }
+
+    @Test func theIntakeFormFilesOnceWhenPostedTwiceAndKeepsWhatWasTypedWhenRefused() async throws {
+        try await withHotline { hotline in
+            let operatorBrowser = try await hotline.workbench(as: "operator")
+            let page = try await operatorBrowser.get("/workbench/intake")
+            #expect(page.status == .ok && page.text.contains("<label for=\"intake-citizen-phone\">联系电话</label>"))
+            let token = try #require(WorkbenchBrowser.csrf(page))
+            let once = try #require(page.text.firstMatch(of: /name="once" value="([^"]+)"/).map { String($0.1) })
+            var fields: [(String, String)] = [
+                ("csrf", token), ("once", once), ("channel", "phone"), ("type", "complaint"), ("urgency", "normal"),
+                ("category", "housing.property"), ("subject", "楼道堆放杂物"), ("description", "红门路1号楼道长期堆放杂物。"),
+                ("location.region", "taishan"), ("citizen.name", "李四"), ("citizen.phone", "1391"),
+            ]
+            let cases = try await hotline.count("cases")
+            let refused = try await operatorBrowser.post("/workbench/intake", fields)
+            #expect(refused.status == .badRequest)
+            #expect(refused.text.contains("aria-describedby=\"intake-citizen-phone-problem\"") && refused.text.contains("value=\"楼道堆放杂物\"")
+                    && refused.text.contains("红门路1号楼道长期堆放杂物。") && refused.text.contains("value=\"\(once)\""), "\(refused.text)")
+            #expect(try await hotline.count("cases") == cases)
+
+            fields[fields.count - 1] = ("citizen.phone", "13912345678")
+            let filed = try await operatorBrowser.post("/workbench/intake", fields)
+            let again = try await operatorBrowser.post("/workbench/intake", fields)
+            #expect(filed.status == .seeOther && again.status == .seeOther)
+            #expect(filed.headers[.location] == again.headers[.location])
+            #expect(try await hotline.count("cases") == cases + 1)
+            let number = try #require(filed.headers[.location]?.firstMatch(of: /cases\/([0-9]{14})/).map { String($0.1) })
+            let stored = try await hotline.request(.get, "/api/v1/cases/\(number)", as: "operator").object()
+            #expect(stored["subject"] as? String == "楼道堆放杂物" && (stored["location"] as? [String: Any])?["region"] as? String == "taishan")
+
+            // As they type: the similar cases of the phone just filed, as a piece of the page.
+            let similar = try await operatorBrowser.get("/workbench/intake/similar?phone=13912345678")
+            #expect(similar.status == .ok && similar.text.contains(number) && similar.text.contains("同一来电号码"), "\(similar.text)")
+        }
+    }
+}
