@@ -13,7 +13,7 @@ struct Hotline: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hotline",
         abstract: "The backend of a 12345 government service hotline.",
-        subcommands: [Serve.self, Migrate.self, Sweep.self, Reindex.self, UsersCommand.self, CalendarCommand.self, DeliveriesCommand.self, SMSCommand.self, Seed.self, Bench.self]
+        subcommands: [Serve.self, Migrate.self, Sweep.self, Reindex.self, UsersCommand.self, ImportCommand.self, CalendarCommand.self, DeliveriesCommand.self, SMSCommand.self, Seed.self, Bench.self]
     )
 }
 

@@ -28,16 +28,35 @@ import Testing
 
             // Without the form's token: refused, and the case is where it was.
             let token = try #require(WorkbenchBrowser.csrf(page))
-            let forged = try await dispatcher.post("/workbench/cases/\(number)/steps", [("step", "dispatch"), ("lead_unit", "housing")])
+            let forged = try await dispatcher.post("/workbench/cases/\(number)/steps", [("_step", "dispatch"), ("lead_unit", "housing")])
             #expect(forged.status == .forbidden)
             #expect(try await hotline.request(.get, "/api/v1/cases/\(number)", as: "dispatcher").object()["status"] as? String == "accepted")
 
+            // The contact, masked on the page, is revealed on asking, and the asking is on the record.
+            #expect(page.text.contains("138****5678") && !page.text.contains("13812345678"))
+            #expect(try await dispatcher.post("/workbench/cases/\(number)/reveal", []).status == .forbidden)
+            let revealed = try await dispatcher.post("/workbench/cases/\(number)/reveal", [("csrf", token)])
+            #expect(revealed.status == .ok && revealed.text.contains("13812345678") && revealed.text.contains("查看联系方式"), "\(revealed.status)")
+            let kinds = try await hotline.request(.get, "/api/v1/cases/\(number)/timeline", as: "dispatcher").items().compactMap { $0["kind"] as? String }
+            #expect(kinds.contains("contact_revealed"))
+
             let dispatched = try await dispatcher.post("/workbench/cases/\(number)/steps",
-                                                       [("csrf", token), ("step", "dispatch"), ("lead_unit", "housing")])
+                                                       [("csrf", token), ("_step", "dispatch"), ("lead_unit", "housing")])
             #expect(dispatched.status == .seeOther && dispatched.headers[.location] == "/workbench/cases/\(number)?done=dispatch")
             #expect(try await hotline.request(.get, "/api/v1/cases/\(number)", as: "dispatcher").object()["status"] as? String == "dispatched")
             let after = try await dispatcher.get("/workbench/cases/\(number)?done=dispatch")
             #expect(after.text.contains("已完成：派单") && !Self.forms(after).contains("step-dispatch"))
+            // The rarer steps are folded, and work the same way: an urging of the lead's signature.
+            #expect(Self.forms(after).isSuperset(of: ["step-urge", "step-escalate", "step-withdraw", "step-reassign"]), "\(Self.forms(after))")
+            #expect(after.text.contains("<details class=\"card step\"><summary>催办</summary>"))
+            let assignments = try #require(try await hotline.request(.get, "/api/v1/cases/\(number)", as: "dispatcher").object()["assignments"] as? [[String: Any]])
+            let lead = try #require(assignments.first?["id"] as? Int)
+            let urged = try await dispatcher.post("/workbench/cases/\(number)/steps", [
+                ("csrf", token), ("_step", "urge"), ("assignment", "\(lead)"), ("step", "sign"), ("note", "请尽快签收"),
+            ])
+            #expect(urged.status == .seeOther, "\(urged.status) \(urged.text)")
+            let kindsAfterUrging = try await hotline.request(.get, "/api/v1/cases/\(number)/timeline", as: "dispatcher").items().compactMap { $0["kind"] as? String }
+            #expect(kindsAfterUrging.contains("urged"))
 
             // The lead unit's handler: it signs, then may reply; a refused reply keeps what was typed.
             let handler = try await hotline.workbench(as: "handler:housing")
@@ -46,16 +65,19 @@ import Testing
             let signing = try await handler.get("/workbench/cases/\(number)")
             #expect(Self.forms(signing).contains("step-sign") && !Self.forms(signing).contains("step-reply"), "\(Self.forms(signing))")
             let handlerToken = try #require(WorkbenchBrowser.csrf(signing))
-            #expect(try await handler.post("/workbench/cases/\(number)/steps", [("csrf", handlerToken), ("step", "sign")]).status == .seeOther)
+            #expect(try await handler.post("/workbench/cases/\(number)/steps", [("csrf", handlerToken), ("_step", "sign")]).status == .seeOther)
             let replying = try await handler.get("/workbench/cases/\(number)")
             #expect(Self.forms(replying).contains("step-reply"))
             let refused = try await handler.post("/workbench/cases/\(number)/steps", [
-                ("csrf", handlerToken), ("step", "reply"), ("outcome", "resolved"), ("text", "已督促物业修复电梯。"),
+                ("csrf", handlerToken), ("_step", "reply"), ("outcome", "resolved"), ("text", "已督促物业修复电梯。"),
                 ("handler_name", "李明"), ("handler_phone", "not a phone"),
             ])
             #expect(refused.status == .badRequest, "\(refused.status)")
             #expect(refused.text.contains("aria-invalid=\"true\" aria-describedby=\"reply-handler_phone-problem\""), "\(refused.text)")
             #expect(refused.text.contains("已督促物业修复电梯。") && refused.text.contains("value=\"李明\""))
+            // Said in Chinese beside the field, and above the form with the field's label.
+            #expect(refused.text.contains("<span class=\"field-problem\" id=\"reply-handler_phone-problem\">请填写电话号码")
+                    && refused.text.contains("承办人电话：请填写电话号码"), "\(refused.text)")
             #expect(try await hotline.request(.get, "/api/v1/cases/\(number)", as: "dispatcher").object()["status"] as? String == "in_progress")
         }
     }
@@ -79,6 +101,12 @@ import Testing
             }
             let refused = try await handler.get("/workbench/cases/\(other)")
             #expect(refused.status == .notFound && !refused.text.contains("违建"))
+            // The unit's ledger: its cases only, nobody's identity, a CSV a spreadsheet reads as UTF-8.
+            let ledger = try await handler.get("/workbench/ledger.csv")
+            #expect(ledger.status == .ok && ledger.headers[.contentType] == "text/csv; charset=utf-8")
+            #expect(Array(ledger.body.readableBytesView.prefix(3)) == [0xEF, 0xBB, 0xBF])
+            #expect(ledger.text.contains(report) && !ledger.text.contains(other), "\(ledger.text)")
+            #expect(!ledger.text.contains("赵敏") && !ledger.text.contains("987654321"))
             // A handler has no dispatcher's queue.
             #expect(try await handler.get("/workbench/queue").status == .forbidden)
         }
@@ -116,6 +144,31 @@ import Testing
             // As they type: the similar cases of the phone just filed, as a piece of the page.
             let similar = try await operatorBrowser.get("/workbench/intake/similar?phone=13912345678")
             #expect(similar.status == .ok && similar.text.contains(number) && similar.text.contains("同一来电号码"), "\(similar.text)")
+        }
+    }
+
+    @Test func aManagerPublishesTheMonthFromItsPageAndASupervisorOnlyReads() async throws {
+        try await withHotline { hotline in
+            let manager = try await hotline.workbench(as: "manager")
+            let page = try await manager.get("/workbench/appraisal?period=2026-02")
+            #expect(page.status == .ok && page.text.contains("本期尚未发布") && page.text.contains("发布本期考评"), "\(page.text)")
+            let token = try #require(WorkbenchBrowser.csrf(page))
+            let published = try await manager.post("/workbench/appraisal/publish", [("csrf", token), ("period", "2026-02")])
+            #expect(published.status == .ok && published.text.contains("已发布第 1 版"), "\(published.text)")
+            let revisions = try await hotline.request(.get, "/api/v1/appraisals/2026-02/revisions", as: "manager").items()
+            #expect(revisions.count == 1)
+            // Again without saying why: refused on the page, nothing published.
+            let again = try await manager.post("/workbench/appraisal/publish", [("csrf", token), ("period", "2026-02")])
+            #expect(again.text.contains("未能发布"), "\(again.text)")
+            #expect(try await hotline.request(.get, "/api/v1/appraisals/2026-02/revisions", as: "manager").items().count == 1)
+
+            let supervisor = try await hotline.workbench(as: "supervisor")
+            let read = try await supervisor.get("/workbench/appraisal?period=2026-02")
+            #expect(read.status == .ok && read.text.contains("第 1 版") && !read.text.contains("发布本期考评"))
+            #expect(try await supervisor.get("/workbench/escalations?period=2026-03").status == .ok)
+            let handler = try await hotline.workbench(as: "handler:housing")
+            #expect(try await handler.get("/workbench/appraisal").status == .forbidden)
+            #expect(try await handler.get("/workbench/escalations").status == .forbidden)
         }
     }
 }

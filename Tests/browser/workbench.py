@@ -254,9 +254,28 @@ try:
 
     as_user("manager")
     open_link("考评")
+    check("发布本期考评" in text(), "the manager's appraisal page offers to publish")
+    shot("manager-appraisal-index")
+    open_link("考评通报（打印版）")
     body = browser.find_element(By.TAG_NAME, "body").text
     check("泰山区" in body, "the manager opens the month's appraisal")
     shot("manager-appraisal")
+    browser.get(f"{BASE}/workbench/")
+    sign_out()
+
+    # 200 % zoom: a 1280-pixel screen at 200 % is a 640-pixel-wide page; nothing may need a
+    # sideways scroll (the layout reflows).
+    as_user("operator")
+    browser.set_window_size(640, 900)
+    for path in ("/workbench/intake", f"/workbench/cases/{number}", "/workbench/visits"):
+        browser.get(BASE + path)
+        overflow = browser.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        check(overflow <= 1, f"{path} reflows at 200 % zoom (overflow {overflow} px)")
+    path = os.path.join(SHOTS, f"{len(shots) + 1:02d}-zoom-200-case.png")
+    browser.get(f"{BASE}/workbench/cases/{number}")
+    browser.save_screenshot(path)
+    shots.append(path)
+    browser.set_window_size(1280, 900)
     browser.get(f"{BASE}/workbench/")
     sign_out()
 

@@ -48,6 +48,11 @@ public enum ReportFormats {
         return [0xEF, 0xBB, 0xBF] + Array((lines.joined(separator: "\r\n") + "\r\n").utf8)
     }
 
+    /// Rows as a CSV file of the same kind: BOM, CRLF, every cell guarded as `csvField` does.
+    public static func csvDocument(_ rows: [[String]]) -> [UInt8] {
+        [0xEF, 0xBB, 0xBF] + Array((rows.map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n").utf8)
+    }
+
     static func csvRow(_ line: UnitAppraisal, lead: String) -> String {
         let i = line.indicators
         var fields = [line.unit, line.name, line.group.chineseName, lead, line.shown("score", format(line.score))]

@@ -167,10 +167,12 @@ public enum Units {
             "SELECT active FROM units WHERE code = \(code)", logger: logger
         )
         guard let found else {
-            throw HotlineError(.unprocessable, code: .unknownUnit, "\(field) names no known unit")
+            throw HotlineError(.unprocessable, code: .unknownUnit, "\(field) names no known unit",
+                               fields: [.init(field: field, message: "names no known unit")])
         }
         if active, try !found.value("active", as: Bool.self) {
-            throw HotlineError(.unprocessable, code: .inactiveUnit, "\(field) names a unit that is no longer active")
+            throw HotlineError(.unprocessable, code: .inactiveUnit, "\(field) names a unit that is no longer active",
+                               fields: [.init(field: field, message: "names a unit that is no longer active")])
         }
     }
 

@@ -68,20 +68,7 @@ struct CaseRoutes {
                 try await ContactReveal.reveal(number, by: work.staff, at: work.now, on: work.connection, logger: work.logger)
             }
         }
-        api.post("cases/:number/transfer") { request, context in
-            let number = try context.parameters.require("number")
-            return try await mutation.onCase(number, request, context: context) { work in
-                try await EmergencyTransfer.transfer(number, try work.body.decode(EmergencyTransfer.Request.self),
-                                                     by: work.staff, at: work.now, on: work.connection, logger: work.logger)
-            }
-        }
-        api.post("cases/:number/withdraw") { request, context in
-            let number = try context.parameters.require("number")
-            return try await mutation.onCase(number, request, context: context) { work in
-                try await Withdrawal.withdraw(number, try work.body.decode(Withdrawal.Request.self),
-                                              by: work.staff, at: work.now, on: work.connection, logger: work.logger)
-            }
-        }
+        // Transfer and withdraw are steps of CaseStepEndpoints (HandlingRoutes serves them).
     }
 
     static func filter(_ request: Request) throws -> CaseFilter {

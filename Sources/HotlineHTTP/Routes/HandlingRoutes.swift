@@ -146,6 +146,27 @@ enum CaseStepEndpoints {
             try await ReplyReviews.sendBack(number, replyId: try work.id, try work.body.decode(Review.Reason.self),
                                             by: work.staff, at: work.now, on: work.connection, logger: work.logger)
         },
+        Endpoint("transfer") { number, work in
+            try await EmergencyTransfer.transfer(number, try work.body.decode(EmergencyTransfer.Request.self),
+                                                 by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+        },
+        Endpoint("withdraw") { number, work in
+            try await Withdrawal.withdraw(number, try work.body.decode(Withdrawal.Request.self),
+                                          by: work.staff, at: work.now, on: work.connection, logger: work.logger)
+        },
+        // Supervision (DOMAIN §7): a dispatcher's urging, an escalation, a disclosure.
+        Endpoint("urge", status: .created) { number, work in
+            try await Supervision.urge(number, try work.body.decode(Supervision.Note.self), by: work.staff, at: work.now,
+                                       on: work.connection, logger: work.logger)
+        },
+        Endpoint("escalate", status: .created) { number, work in
+            try await Supervision.escalate(number, try work.body.decode(Supervision.Reason.self), by: work.staff, at: work.now,
+                                           on: work.connection, logger: work.logger)
+        },
+        Endpoint("disclose", status: .created) { number, work in
+            try await PublicRecord.disclose(number, try work.body.decode(PublicRecord.DisclosureRequest.self), by: work.staff,
+                                            at: work.now, on: work.connection, logger: work.logger)
+        },
         Endpoint("contacts", status: .created) { number, work in
             try await FirstContact.record(number, try work.body.decode(FirstContact.Request.self), by: work.staff, at: work.now,
                                           on: work.connection, logger: work.logger)

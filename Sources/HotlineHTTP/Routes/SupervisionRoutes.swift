@@ -44,19 +44,7 @@ struct SupervisionRoutes {
             })
         }
 
-        let steps = HandlingRoutes(services: services)
-        steps.step(api, "urge", status: .created) { number, work in
-            try await Supervision.urge(number, try work.body.decode(Supervision.Note.self), by: work.staff, at: work.now,
-                                       on: work.connection, logger: work.logger)
-        }
-        steps.step(api, "escalate", status: .created) { number, work in
-            try await Supervision.escalate(number, try work.body.decode(Supervision.Reason.self), by: work.staff, at: work.now,
-                                           on: work.connection, logger: work.logger)
-        }
-        steps.step(api, "disclose", status: .created) { number, work in
-            try await PublicRecord.disclose(number, try work.body.decode(PublicRecord.DisclosureRequest.self), by: work.staff,
-                                            at: work.now, on: work.connection, logger: work.logger)
-        }
+        // Urge, escalate and disclose are steps of CaseStepEndpoints (HandlingRoutes serves them).
     }
 }
 

@@ -21,6 +21,17 @@ struct CasePages {
         signed.post("cases/:number/steps") { _, context in
             try await runStep(try context.parameters.require("number"), context)
         }
+        // The audited reveal (DOMAIN §10): the contact is shown in this answer only, and the
+        // reveal is on the timeline. Never replayed, like its REST route.
+        signed.post("cases/:number/reveal") { _, context in
+            let number = try context.parameters.require("number")
+            let signedIn = try context.signedInToWorkbench()
+            let now = services.clock.now()
+            let revealed = try await services.database.transaction(logger: context.logger) {
+                try await ContactReveal.reveal(number, by: signedIn.staff, at: now, on: $0, logger: context.logger)
+            }
+            return try await casePage(number, context, notice: "已查看联系方式（此次查看已记入办理过程）", revealed: revealed)
+        }
         signed.get("intake") { _, context in
             try await intakePage(context, form: nil, problem: nil)
         }
@@ -43,13 +54,27 @@ struct CasePages {
         signed.get("visits") { _, context in
             try await visitsPage(context)
         }
+        signed.get("appraisal") { request, context in
+            try await appraisalPage(request, context, problem: nil, notice: nil)
+        }
+        signed.post("appraisal/publish") { request, context in
+            try await publish(request, context)
+        }
+        signed.get("escalations") { request, context in
+            try await escalationsPage(request, context)
+        }
+        signed.get("ledger.csv") { _, context in
+            try await ledger(context)
+        }
     }
 
     // MARK: A case
 
     /// The case page; after a refused step, `failed` names its form, shown with the problem and
     /// with what was typed.
-    func casePage(_ number: String, _ context: HotlineRequestContext, notice: String? = nil, failed: (endpoint: String, form: WorkbenchForm, problem: Problem)? = nil) async throws -> Response {
+    func casePage(_ number: String, _ context: HotlineRequestContext, notice: String? = nil,
+                  failed: (endpoint: String, form: WorkbenchForm, problem: Problem)? = nil,
+                  revealed: RevealedContact? = nil) async throws -> Response {
         let signedIn = try context.signedInToWorkbench()
         let staff = signedIn.staff
         let now = services.clock.now()
@@ -62,15 +87,21 @@ struct CasePages {
             var choices = StepChoices()
             choices.units = units.filter(\.active).map { ($0.code, $0.name) }
             if let unit = staff.unit { choices.below = units.filter { $0.parent == unit && $0.active }.map { ($0.code, $0.name) } }
-            if steps.contains(.dispatch) {
+            let names = Dictionary(units.map { ($0.code, $0.name) }, uniquingKeysWith: { a, _ in a })
+            choices.assignments = view.assignments.filter { ["dispatched", "signed", "returned"].contains($0.status) }.map {
+                ("\($0.id)", (names[$0.unit] ?? $0.unit) + "（" + WorkbenchWords.word(WorkbenchWords.role, $0.role) + "）")
+            }
+            if steps.contains(.dispatch) || steps.contains(.reassign) {
                 choices.suggestion = try await Dispatch.suggestion(category: view.category, region: view.location?.region,
                                                                    on: connection, logger: logger)
             }
-            return (view, timeline, steps, choices, Dictionary(units.map { ($0.code, $0.name) }, uniquingKeysWith: { a, _ in a }))
+            let category = try? await Categories.get(view.category, on: connection, logger: logger).name
+            return (view, timeline, steps, choices, Dictionary(units.map { ($0.code, $0.name) }, uniquingKeysWith: { a, _ in a }), category)
         }
-        let (view, timeline, steps, choices, names) = read
+        let (view, timeline, steps, choices, names, categoryName) = read
         let unitName = { (code: String?) -> String in code.map { names[$0] ?? $0 } ?? "" }
         var values: [String: Any] = Self.caseValues(view, unitName: unitName)
+        if let categoryName { values["category"] = categoryName }
         values["timeline"] = timeline.map { event -> [String: Any] in
             ["at": WorkbenchWords.time(event.at), "kind": WorkbenchWords.word(WorkbenchWords.event, event.kind),
              "who": event.actor.name ?? WorkbenchWords.word(["system": "系统"], event.actor.role),
@@ -83,25 +114,36 @@ struct CasePages {
             guard problem != nil || (!form.steps.isDisjoint(with: steps) && Self.offers(form, view, staff, choices)) else { continue }
             var id: Int64?
             if let kind = form.id {
-                guard let found = problem.flatMap({ $0.form["id"].flatMap { Int64($0) } }) ?? Self.id(kind, in: view, for: staff) else { continue }
+                guard let found = problem.flatMap({ $0.form["_id"].flatMap { Int64($0) } }) ?? Self.id(kind, in: view, for: staff) else { continue }
                 id = found
             }
-            let problems = Dictionary((problem?.problem.errors ?? []).map { ($0.field, $0.message) }, uniquingKeysWith: { a, _ in a })
+            let found = (problem?.problem.errors ?? []).map { (field: $0.field, message: $0.message) }
+            let problems = WorkbenchMessages.byField(found)
             var entry: [String: Any] = [
                 "endpoint": form.endpoint, "title": form.title, "button": form.button, "csrf": signedIn.csrf,
-                "once": Secrets.random(prefix: ""),
+                "once": Secrets.random(prefix: ""), "primary": form.primary, "open": problem != nil,
                 "fields": form.fields.map { $0.render(problem?.form, problems: problems, prefix: form.endpoint.replacingOccurrences(of: "/", with: "-") + "-") },
                 "anchor": "step-" + form.endpoint.replacingOccurrences(of: "/", with: "-").replacingOccurrences(of: ":", with: ""),
             ]
             // Set even when empty, so that Mustache does not find the page's own.
             entry["id"] = id.map { "\($0)" } ?? false
-            entry["problem"] = problem?.problem.detail ?? false
+            entry["problem"] = problem.map {
+                WorkbenchMessages.summary(detail: $0.problem.detail, problems: found,
+                                          labels: Dictionary(form.fields.map { ($0.name, $0.label) }, uniquingKeysWith: { a, _ in a }))
+            } ?? false
             forms.append(entry)
         }
         values["forms"] = forms
+        values["csrf"] = signedIn.csrf
+        // Who may ask for the contact (ContactReveal decides; this only spares a button that would be refused).
+        let leads = view.assignments.contains { $0.unit == staff.unit && $0.role == "lead" && $0.status != "cancelled" && $0.status != "taken_back" }
+        let citizen = view.citizen
+        let unitMay = staff.role == .handler && leads && citizen?.contactConsent == true && !(citizen?.confidential ?? true) && view.type != .report
+        values["canReveal"] = revealed == nil && citizen?.anonymous == false && (staff.isCenter || unitMay)
+        values["revealed"] = revealed.map { ["name": $0.name ?? "—", "phone": $0.phone ?? "—"] } ?? false
         values["hasForms"] = !forms.isEmpty
         if let notice { values["notice"] = notice }
-        if let failed { values["problem"] = "未能完成：" + failed.problem.detail }
+        if failed != nil { values["problem"] = "未能完成，请看下面标出的表单。" }
         let status = failed.map { HTTPResponse.Status(code: $0.problem.status) } ?? .ok
         return pages.page("case", title: "\(view.number) \(view.subject)", values, for: signedIn, status: status)
     }
@@ -202,9 +244,9 @@ struct CasePages {
     /// transaction; then the case page again (303), or the page with the problem beside the form.
     func runStep(_ number: String, _ context: HotlineRequestContext) async throws -> Response {
         let signedIn = try context.signedInToWorkbench()
-        guard let form = context.form, let path = form["step"], let endpoint = CaseStepEndpoints.byPath[path],
+        guard let form = context.form, let path = form["_step"], let endpoint = CaseStepEndpoints.byPath[path],
               let schema = StepForms.named(path, StepChoices())
-        else { throw HotlineError.validation(field: "step", "没有这一步") }
+        else { throw HotlineError.validation(field: "_step", "没有这一步") }
         let now = services.clock.now()
         let logger = context.logger
         do {
@@ -214,7 +256,7 @@ struct CasePages {
                 _ = try await Self.once(form, path: "/workbench/cases/\(number)/steps/\(path)", body: body, staff: signedIn.staff, at: now,
                                         keptFor: kept, on: connection, logger: logger) {
                     var work = Mutation.Work(staff: signedIn.staff, body: RequestBody(bytes: body), now: now, connection: connection, logger: logger)
-                    work.stepId = form["id"]
+                    work.stepId = form["_id"]
                     try await endpoint.run(number, work)
                     return number
                 }
@@ -301,12 +343,16 @@ struct CasePages {
         let signedIn = try context.signedInToWorkbench()
         try signedIn.staff.require(.operator, .dispatcher)
         let choices = try await intakeChoices(context)
-        let problems = Dictionary((problem?.errors ?? []).map { ($0.field, $0.message) }, uniquingKeysWith: { a, _ in a })
+        let found = (problem?.errors ?? []).map { (field: $0.field, message: $0.message) }
+        let problems = WorkbenchMessages.byField(found)
         let fields = Self.intakeFields(categories: choices.categories, regions: choices.regions)
         // After a refusal the same `once`: the refused attempt changed nothing and claimed nothing.
         var values: [String: Any] = ["csrf": signedIn.csrf, "once": form?.text("once") ?? Secrets.random(prefix: ""),
                                      "fields": fields.map { $0.render(form, problems: problems, prefix: "intake-") }]
-        if let problem { values["problem"] = "未能受理：" + problem.detail }
+        if let problem {
+            values["problem"] = "未能受理：" + WorkbenchMessages.summary(detail: problem.detail, problems: found,
+                                                                   labels: Dictionary(fields.map { ($0.name, $0.label) }, uniquingKeysWith: { a, _ in a }))
+        }
         return pages.page("intake", title: "受理", values, for: signedIn, current: "intake",
                           status: problem.map { HTTPResponse.Status(code: $0.status) } ?? .ok)
     }
@@ -434,6 +480,107 @@ struct CasePages {
         }
         return pages.page("inbox", title: "待办", ["items": rows, "empty": rows.isEmpty], for: signedIn, current: "inbox")
     }
+
+    /// A unit's ledger (台账): every case it may read, as the case list shows them to it, as CSV.
+    func ledger(_ context: HotlineRequestContext) async throws -> Response {
+        let signedIn = try context.signedInToWorkbench()
+        let staff = signedIn.staff
+        guard staff.readingUnit != nil else { throw HotlineError.forbidden("台账是承办单位的：热线中心请用案件查询与统计") }
+        let logger = context.logger
+        let now = services.clock.now()
+        let rows = try await services.reports.read(logger: logger) { connection in
+            let names = Dictionary(try await Self.units(on: connection, logger: logger).map { ($0.code, $0.name) }, uniquingKeysWith: { a, _ in a })
+            var rows = [["编号", "标题", "类型", "紧急程度", "分类", "区域", "状态", "受理时间", "办结时间"]]
+            var filter = CaseFilter()
+            filter.limit = 500
+            filter.now = now
+            repeat {
+                let page = try await CaseQueries.list(filter, for: staff, on: connection, logger: logger)
+                rows += page.items.map { summary in
+                    [summary.number, summary.subject, WorkbenchWords.word(WorkbenchWords.type, summary.type.rawValue),
+                     WorkbenchWords.word(WorkbenchWords.urgency, summary.urgency.rawValue), summary.category,
+                     summary.region.map { names[$0] ?? $0 } ?? "未指定区域", WorkbenchWords.word(WorkbenchWords.status, summary.status.rawValue),
+                     WorkbenchWords.time(summary.acceptedAt), WorkbenchWords.time(summary.closedAt)]
+                }
+                filter.cursor = page.nextCursor
+            } while filter.cursor != nil && rows.count <= Self.ledgerRows
+            return rows
+        }
+        let unit = staff.readingUnit ?? "unit"
+        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
+                                               .contentDisposition: "attachment; filename=\"ledger-\(unit).csv\""],
+                        body: .init(byteBuffer: ByteBuffer(bytes: ReportFormats.csvDocument(rows))))
+    }
+
+    /// A month's appraisal for managers and supervisors: the report (printable, CSV), the
+    /// revisions published, and for a manager the form that publishes the next (DOMAIN §9).
+    func appraisalPage(_ request: Request, _ context: HotlineRequestContext, problem: String?, notice: String?,
+                       period given: Period? = nil) async throws -> Response {
+        let signedIn = try context.signedInToWorkbench()
+        try signedIn.staff.require(.manager, .supervisor)
+        let period = try given ?? Period.parse(request.uri.queryParameters.get("period") ?? WorkbenchPages.month(services.clock.now()))
+        let revisions = try await services.database.read(logger: context.logger) {
+            try await AppraisalPublication.revisions(period, on: $0, logger: context.logger)
+        }
+        var values: [String: Any] = [
+            "period": "\(period)", "csrf": signedIn.csrf, "mayPublish": signedIn.staff.role == .manager,
+            "revisions": revisions.map { ["revision": "\($0.revision)", "at": WorkbenchWords.time($0.publishedAt), "reason": $0.reason ?? "—"] },
+            "hasRevisions": !revisions.isEmpty,
+        ]
+        if let problem { values["problem"] = problem }
+        if let notice { values["notice"] = notice }
+        return pages.page("appraisal", title: "\(period) 考评", values, for: signedIn, current: "appraisal",
+                          status: problem == nil ? .ok : .unprocessableContent)
+    }
+
+    func publish(_ request: Request, _ context: HotlineRequestContext) async throws -> Response {
+        let signedIn = try context.signedInToWorkbench()
+        let form = context.form
+        let period = try Period.parse(form?["period"])
+        let now = services.clock.now()
+        let logger = context.logger
+        let timeout = services.configuration.reportsStatementTimeout
+        do {
+            let published = try await services.database.transaction(logger: logger) { connection in
+                // Publishing computes the whole report in this transaction: it has the reports' time limit.
+                try await connection.query("SELECT set_config('statement_timeout', \(timeout), true)", logger: logger)
+                return try await AppraisalPublication.publish(period, reason: form?.text("reason"), by: signedIn.staff, at: now,
+                                                              on: connection, logger: logger)
+            }
+            return try await appraisalPage(request, context, problem: nil, notice: "已发布第 \(published.revision) 版", period: period)
+        } catch let error where Self.shownOnTheForm(error) {
+            let problem = ProblemMiddleware.problem(for: error, context: context)
+            return try await appraisalPage(request, context, problem: "未能发布：" + WorkbenchMessages.chinese(problem.detail), notice: nil, period: period)
+        }
+    }
+
+    /// Escalations (升级督办) and accountability (问责) of a month, for managers and supervisors:
+    /// the cases escalated, and the units escalated again and again.
+    func escalationsPage(_ request: Request, _ context: HotlineRequestContext) async throws -> Response {
+        let signedIn = try context.signedInToWorkbench()
+        let staff = signedIn.staff
+        try staff.require(.manager, .supervisor)
+        let now = services.clock.now()
+        let period = try Period.parse(request.uri.queryParameters.get("period") ?? WorkbenchPages.month(now))
+        let logger = context.logger
+        let found = try await services.database.read(logger: logger) {
+            try await Supervision.accountability(for: staff, period: period, limit: 200, at: now, on: $0, logger: logger)
+        }
+        let rows = found.escalations.map { escalation -> [String: Any] in
+            ["number": escalation.number, "subject": escalation.subject, "unit": escalation.unitName,
+             "step": WorkbenchWords.word(WorkbenchWords.deadline, escalation.step.rawValue), "due": WorkbenchWords.time(escalation.dueAt),
+             "at": WorkbenchWords.time(escalation.escalatedAt), "how": escalation.manual ? "人工" : "自动",
+             "reason": escalation.reason ?? false, "urgings": "\(escalation.urgings)", "overdue": "\(escalation.workingDaysOverdue)",
+             "done": escalation.stepDone ? "已完成" : "未完成"]
+        }
+        let units = found.units.map { ["name": $0.name, "escalations": "\($0.escalations)"] }
+        return pages.page("escalations", title: "\(period) 升级督办与问责",
+                          ["cases": rows, "empty": rows.isEmpty, "units": units, "hasUnits": !units.isEmpty, "period": "\(period)"],
+                          for: signedIn, current: "escalations")
+    }
+
+    /// The most rows one ledger holds (a year of a busy street is some thousands).
+    static let ledgerRows = 50_000
 
     /// The operator's return visits due: replied cases, the oldest reply first.
     func visitsPage(_ context: HotlineRequestContext) async throws -> Response {

@@ -16,6 +16,8 @@ struct FormField: Sendable {
         case checkbox
         /// A choice of yes or no (these words; `""` first when it may be left out), sent as a boolean.
         case yesNo([(String, String)])
+        /// One of these ids (an assignment's), sent as a number.
+        case idSelect([(String, String)])
         /// Whole numbers separated by commas or spaces, sent as a list (article ids).
         case integers
     }
@@ -41,7 +43,7 @@ struct FormField: Sendable {
         case .integers: values["isText"] = true; values["value"] = typed ?? ""
         case .textarea: values["isTextarea"] = true; values["value"] = typed ?? ""
         case .checkbox: values["isCheckbox"] = true; if form?[name] == "true" { values["checked"] = true }
-        case .select(let options), .yesNo(let options):
+        case .select(let options), .yesNo(let options), .idSelect(let options):
             values["isSelect"] = true
             values["options"] = options.map { option -> [String: Any] in
                 ["value": option.0, "label": option.1, "selected": typed == option.0]
@@ -70,6 +72,11 @@ enum FormBody {
             case .text, .textarea, .select: value = form.text(field.name)
             case .checkbox: value = form[field.name] == "true"
             case .yesNo: value = form.text(field.name).map { $0 == "true" }
+            case .idSelect:
+                if let text = form.text(field.name) {
+                    guard let id = Int64(text) else { checker.fail(field.name, "请从选项中选择"); continue }
+                    value = id
+                } else { value = nil }
             case .multiple:
                 // None ticked is no list at all: an absent list lets the operation choose (the routing's assisting units).
                 let chosen = form.all(field.name).filter { !$0.isEmpty }
@@ -113,6 +120,13 @@ struct StepForm: Sendable {
     let fields: [FormField]
     /// Where the path's `{id}` comes from: the reply under review, the pending request.
     var id: StepId? = nil
+    /// The day's work, shown open; the rest (withdraw, merge, urge, …) folded until asked for.
+    var primary: Bool { StepForm.primaries.contains(endpoint) }
+
+    static let primaries: Set<String> = [
+        "dispatch", "sign", "pass-down", "contacts", "reply", "replies/:id/approve", "opinions", "visits",
+        "return-requests/:id/approve", "extension-requests/:id/approve",
+    ]
 
     enum StepId: Sendable { case replyUnderReview, pendingReturn, pendingExtension }
 }
@@ -125,12 +139,15 @@ struct StepChoices: Sendable {
     var below: [(String, String)] = []
     /// The routing suggestion for the case: its lead and assisting units.
     var suggestion: (lead: String, assists: [String])? = nil
+    /// The case's assignments still at work (id, unit and role), for an urging or an escalation.
+    var assignments: [(String, String)] = []
 }
 
 enum StepForms {
     static func all(_ choices: StepChoices) -> [StepForm] {
         let outcomes = WorkbenchWords.options(ReplyOutcome.self, WorkbenchWords.outcome)
         let reason = FormField(name: "reason", label: "理由", kind: .textarea, required: true)
+        let deadlineSteps = [("sign", "签收"), ("reply", "答复"), ("opinion", "协办意见"), ("review", "审核"), ("contact", "先行联系")]
         let note = FormField(name: "note", label: "备注", kind: .textarea)
         let name = { (code: String) in choices.units.first { $0.0 == code }?.1 ?? code }
         let suggested = choices.suggestion.map {
@@ -201,6 +218,36 @@ enum StepForms {
                 FormField(name: "text", label: "补充内容", kind: .textarea, required: true),
             ]),
             StepForm(endpoint: "reopen", steps: [.reopen], title: "重办", button: "重办", fields: [reason]),
+            StepForm(endpoint: "close", steps: [.closeAfterReview], title: "复核办结", button: "办结", fields: [reason]),
+            StepForm(endpoint: "take-back", steps: [.takeBack], title: "收回（下级不再承办）", button: "收回", fields: [reason]),
+            StepForm(endpoint: "reassign", steps: [.reassign], title: "改派", button: "改派", fields: [
+                FormField(name: "lead_unit", label: "新的主办单位", kind: .select([("", "按分类建议")] + choices.units)),
+                FormField(name: "assist_units", label: "协办单位", kind: .multiple(choices.units)),
+                reason,
+            ]),
+            StepForm(endpoint: "urge", steps: [.urge], title: "催办", button: "催办", fields: [
+                FormField(name: "assignment", label: "催办单位", kind: .idSelect(choices.assignments), required: true),
+                FormField(name: "step", label: "催办事项", kind: .select(deadlineSteps), required: true),
+                note,
+            ]),
+            StepForm(endpoint: "escalate", steps: [.escalate], title: "升级督办", button: "升级督办", fields: [
+                FormField(name: "assignment", label: "督办单位", kind: .idSelect(choices.assignments), required: true),
+                FormField(name: "step", label: "督办事项", kind: .select(deadlineSteps), required: true),
+                reason,
+            ]),
+            StepForm(endpoint: "merge", steps: [.merge], title: "并单（与另一案件是同一诉求）", button: "并入", fields: [
+                FormField(name: "master", label: "并入的案件编号", kind: .text, required: true),
+            ]),
+            StepForm(endpoint: "exempt", steps: [.exempt], title: "免考核", button: "免考核", fields: [reason]),
+            StepForm(endpoint: "withdraw", steps: [.withdraw], title: "撤回（市民不再需要办理）", button: "撤回", fields: [reason]),
+            StepForm(endpoint: "transfer", steps: [.transfer], title: "紧急转办", button: "转办", fields: [
+                FormField(name: "service", label: "转至", kind: .select([("110", "110 公安"), ("119", "119 消防"), ("120", "120 急救")]),
+                          required: true),
+                note,
+            ]),
+            StepForm(endpoint: "disclose", steps: [.disclose], title: "公开（去除个人信息后的摘要）", button: "公开", fields: [
+                FormField(name: "summary", label: "公开摘要", kind: .textarea, required: true),
+            ]),
         ]
     }
 

@@ -91,10 +91,12 @@ enum WorkbenchMenu {
         case .dispatcher, .handler:
             links.append(Link(id: "inbox", href: "/workbench/inbox", label: "待办", about: "本单位待签收、待办理、待审核的案件"))
         case .manager, .supervisor:
-            links.append(Link(id: "appraisal", href: "/workbench/appraisals/\(month)", label: "考评",
-                              about: "本月各单位考评（可打印；加 ?format=csv 导出）"))
+            links.append(Link(id: "appraisal", href: "/workbench/appraisal?period=\(month)", label: "考评",
+                              about: "本月各单位考评：打印版、CSV、已发布的版本与发布"))
             links.append(Link(id: "hotspots", href: "/workbench/hotspots?period=\(month)&by=category,region", label: "热点",
                               about: "本月高频诉求与上升最快的事项"))
+            links.append(Link(id: "escalations", href: "/workbench/escalations?period=\(month)", label: "督办",
+                              about: "本月升级督办的案件，与屡被督办的单位（问责）"))
         case .admin, .exchange:
             break
         }

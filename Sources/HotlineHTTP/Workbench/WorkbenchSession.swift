@@ -72,7 +72,7 @@ struct WorkbenchGuard: RouterMiddleware {
         let referred = request.headers[.referer].flatMap { URL(string: $0)?.path } ?? ""
         let back = referred.hasPrefix("/workbench/") && !referred.hasPrefix("//") ? referred : "/workbench/"
         let status = HTTPResponse.Status(code: problem.status)
-        let fields = (problem.errors ?? []).map { ["field": $0.field, "message": $0.message] }
+        let fields = (problem.errors ?? []).map { ["field": $0.field, "message": WorkbenchMessages.chinese($0.message)] }
         return pages.page("error", title: heading(status),
                           ["problem": problem.detail, "fields": fields, "hasFields": !fields.isEmpty, "back": back],
                           for: context.workbenchUser, status: status,
