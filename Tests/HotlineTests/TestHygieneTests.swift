@@ -17,14 +17,35 @@ import Testing
             for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 if line.drop(while: { $0 == " " }).hasPrefix("//") { continue }
                 guard let start = line.range(of: "#expect(") ?? line.range(of: "#require(") else { continue }
-                let argument = line[start.upperBound...]
+                let argument = Self.argument(line[start.upperBound...])
                 // `#expect(throws: …) { … }` takes its body as a trailing closure: that form is the API.
                 if argument.hasPrefix("throws:") { continue }
-                if argument.contains("{ $") || argument.contains(" in ") && argument.contains("{") {
+                // A closure's shorthand argument anywhere in the macro (`{ $0 … }`, `.map { String($0) }`).
+                if argument.contains("$0") || argument.contains("$1") || argument.contains(" in ") && argument.contains("{") {
                     offending.append("\(file):\(index + 1)")
                 }
             }
         }
         #expect(offending.isEmpty, "compute these values before the macro: \(offending)")
+    }
+
+    /// The macro's argument on its line, without its string literals: up to the parenthesis
+    /// that closes it (a closure after it, `#require(x).filter { … }`, is outside).
+    static func argument(_ rest: Substring) -> String {
+        var depth = 1
+        var inString = false
+        var previous: Character = " "
+        var code = ""
+        for character in rest {
+            if character == "\"" && previous != "\\" {
+                inString.toggle()
+            } else if !inString {
+                if character == "(" { depth += 1 }
+                if character == ")" { depth -= 1; if depth == 0 { return code } }
+                code.append(character)
+            }
+            previous = character
+        }
+        return code
     }
 }

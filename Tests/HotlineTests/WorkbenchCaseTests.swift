@@ -118,7 +118,7 @@ import Testing
             let page = try await operatorBrowser.get("/workbench/intake")
             #expect(page.status == .ok && page.text.contains("<label for=\"intake-citizen-phone\">联系电话</label>"))
             let token = try #require(WorkbenchBrowser.csrf(page))
-            let once = try #require(page.text.firstMatch(of: /name="once" value="([^"]+)"/).map { String($0.1) })
+            let once = try #require(WorkbenchBrowser.hidden("once", in: page))
             var fields: [(String, String)] = [
                 ("csrf", token), ("once", once), ("channel", "phone"), ("type", "complaint"), ("urgency", "normal"),
                 ("category", "housing.property"), ("subject", "楼道堆放杂物"), ("description", "红门路1号楼道长期堆放杂物。"),
@@ -137,9 +137,22 @@ import Testing
             #expect(filed.status == .seeOther && again.status == .seeOther)
             #expect(filed.headers[.location] == again.headers[.location])
             #expect(try await hotline.count("cases") == cases + 1)
-            let number = try #require(filed.headers[.location]?.firstMatch(of: /cases\/([0-9]{14})/).map { String($0.1) })
+            let number = try #require(WorkbenchBrowser.caseNumber(filed.headers[.location]))
+            // The intake's warnings, said on the case page it leads to: here none.
+            let shown = try await operatorBrowser.get(try #require(filed.headers[.location]))
+            #expect(shown.text.contains("已受理") && !shown.text.contains("class=\"warning\""))
             let stored = try await hotline.request(.get, "/api/v1/cases/\(number)", as: "operator").object()
             #expect(stored["subject"] as? String == "楼道堆放杂物" && (stored["location"] as? [String: Any])?["region"] as? String == "taishan")
+
+            // A description that repeats the citizen's phone: filed, and the operator is told.
+            let secondForm = try await operatorBrowser.get("/workbench/intake")
+            let once2 = try #require(WorkbenchBrowser.hidden("once", in: secondForm))
+            var repeating = fields
+            repeating[1] = ("once", once2)
+            repeating[7] = ("description", "市民李四（电话13912345678）反映楼道堆放杂物。")
+            let warned = try await operatorBrowser.post("/workbench/intake", repeating)
+            let warnedPage = try await operatorBrowser.get(try #require(warned.headers[.location]))
+            #expect(warnedPage.text.contains("诉求内容中写有市民的电话") && warnedPage.text.contains("诉求内容中写有市民的姓名"), "\(warnedPage.text)")
 
             // As they type: the similar cases of the phone just filed, as a piece of the page.
             let similar = try await operatorBrowser.get("/workbench/intake/similar?phone=13912345678")
@@ -162,6 +175,25 @@ import Testing
             #expect(again.text.contains("未能发布"), "\(again.text)")
             #expect(try await hotline.request(.get, "/api/v1/appraisals/2026-02/revisions", as: "manager").items().count == 1)
 
+            // The scheme and weights: Beijing's three rates, then a set that does not add up, refused.
+            let weightsPage = try await manager.get("/workbench/appraisal?period=2026-02")
+            #expect(weightsPage.text.contains("<label for=\"weights-three_rates-response\">三率：响应率权重</label>"), "\(weightsPage.text)")
+            let threeRates = try await manager.post("/workbench/appraisal/weights", [
+                ("csrf", token), ("scheme", "three_rates"), ("on_time_sign", "25"), ("on_time_reply", "25"), ("resolution", "25"),
+                ("satisfaction", "25"), ("unreasonable_return", "1"), ("escalation", "2"),
+                ("three_rates.response", "20"), ("three_rates.resolution", "40"), ("three_rates.satisfaction", "40"),
+            ])
+            #expect(threeRates.status == .ok && threeRates.text.contains("已保存考评方案与权重"), "\(threeRates.text)")
+            let stored = try await hotline.request(.get, "/api/v1/appraisal-weights", as: "manager").object()
+            #expect(stored["scheme"] as? String == "three_rates" && (stored["three_rates"] as? [String: Any])?["response"] as? Double == 20)
+            let unbalanced = try await manager.post("/workbench/appraisal/weights", [
+                ("csrf", token), ("scheme", "three_rates"), ("on_time_sign", "25"), ("on_time_reply", "25"), ("resolution", "25"),
+                ("satisfaction", "25"), ("unreasonable_return", "1"), ("escalation", "2"),
+                ("three_rates.response", "20"), ("three_rates.resolution", "40"), ("three_rates.satisfaction", "30"),
+            ])
+            #expect(unbalanced.status == .unprocessableContent && unbalanced.text.contains("合计须为 100")
+                    && unbalanced.text.contains("value=\"30\""), "\(unbalanced.text)")
+
             let supervisor = try await hotline.workbench(as: "supervisor")
             let read = try await supervisor.get("/workbench/appraisal?period=2026-02")
             #expect(read.status == .ok && read.text.contains("第 1 版") && !read.text.contains("发布本期考评"))
@@ -169,6 +201,42 @@ import Testing
             let handler = try await hotline.workbench(as: "handler:housing")
             #expect(try await handler.get("/workbench/appraisal").status == .forbidden)
             #expect(try await handler.get("/workbench/escalations").status == .forbidden)
+        }
+    }
+
+    @Test func aUnitWritesAnArticlePublishesItAndTheOperatorFindsItAsTheyType() async throws {
+        try await withHotline { hotline in
+            let handler = try await hotline.workbench(as: "handler:housing")
+            let list = try await handler.get("/workbench/knowledge")
+            #expect(list.status == .ok && list.text.contains("新条目"))
+            let token = try #require(WorkbenchBrowser.csrf(list))
+            // No title: refused beside the field, in Chinese, the body kept.
+            let refused = try await handler.post("/workbench/knowledge", [("csrf", token), ("body", "电梯困人请拨打96333。")])
+            #expect(refused.status == .badRequest && refused.text.contains("电梯困人请拨打96333。")
+                    && refused.text.contains("id=\"article-title-problem\">必填"), "\(refused.text)")
+            let saved = try await handler.post("/workbench/knowledge", [
+                ("csrf", token), ("title", "电梯故障报修"), ("body", "电梯困人请拨打96333，物业须30分钟内到场。"),
+                ("category", "housing.property"), ("keywords", "电梯，困人, 维修"),
+            ])
+            #expect(saved.status == .seeOther, "\(saved.text)")
+            let page = try #require(saved.headers[.location])
+            let article = try await handler.get(page)
+            #expect(article.text.contains("草稿") && article.text.contains("value=\"电梯，困人，维修\""), "\(article.text)")
+            let id = try #require(page.split(separator: "/").last.map(String.init))
+            let published = try await handler.post("/workbench/knowledge/\(id)/publish", [("csrf", token)])
+            #expect(published.status == .ok && published.text.contains("已发布"))
+            let stored = try await hotline.request(.get, "/api/v1/knowledge/\(id)", as: "operator").object()
+            #expect(stored["status"] as? String == "published" && stored["keywords"] as? [String] == ["电梯", "困人", "维修"])
+
+            let operatorBrowser = try await hotline.workbench(as: "operator")
+            let found = try await operatorBrowser.get("/workbench/intake/knowledge?q=电梯故障")
+            #expect(found.text.contains("[\(id)] 电梯故障报修"), "\(found.text)")
+            // Another unit's handler cannot change it.
+            let other = try await hotline.workbench(as: "handler:water")
+            let otherToken = try #require(WorkbenchBrowser.csrf(try await other.get("/workbench/knowledge")))
+            let taken = try await other.post("/workbench/knowledge/\(id)/withdraw", [("csrf", otherToken)])
+            #expect(taken.status == .forbidden || taken.status == .notFound, "\(taken.status)")
+            #expect(try await hotline.request(.get, "/api/v1/knowledge/\(id)", as: "operator").object()["status"] as? String == "published")
         }
     }
 }

@@ -52,8 +52,16 @@ def record():
             requested.append(message["params"]["request"]["url"])
 
 
+UNLABELLED = """
+    return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+        .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name);"""
+unlabelled_anywhere = []
+
+
 def shot(name):
     record()
+    # Every control of every page photographed has a label.
+    unlabelled_anywhere.extend(f"{name}: {control}" for control in browser.execute_script(UNLABELLED))
     path = os.path.join(SHOTS, f"{len(shots) + 1:02d}-{name}.png")
     # The whole page, not only the window: the window grows to the page's height for the shot.
     height = browser.execute_script("return document.documentElement.scrollHeight")
@@ -287,11 +295,7 @@ try:
         browser.switch_to.active_element.send_keys("\t")
         focused.append(browser.switch_to.active_element.get_attribute("id") or browser.switch_to.active_element.tag_name)
     check(focused == ["password", "button"], f"the sign-in form is worked with Tab alone ({focused})")
-    # Every control has a label.
-    unlabelled = browser.execute_script("""
-        return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name);""")
-    check(unlabelled == [], f"every control of the sign-in form has a label ({unlabelled})")
+    check(unlabelled_anywhere == [], f"every control of every page photographed has a label ({unlabelled_anywhere})")
 
     record()
     outside = sorted({url for url in requested if not (url.startswith(BASE + "/") or url.startswith("data:"))})

@@ -12,15 +12,25 @@ contract_checks() {
     "$bin" migrate --database-url "${admin%/postgres*}/contract?sslmode=disable" >/dev/null
     psql "$admin" -q -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hotline_contract')
         THEN CREATE ROLE hotline_contract LOGIN IN ROLE hotline_runtime; END IF; END \$\$"
+    local status=0
     local base="${admin%/postgres*}"
     export DATABASE_URL="${base/postgres@/hotline_contract@}/contract?sslmode=disable"
     (umask 077; "$bin" seed demo >"$dir/tokens.txt")
+    # The bulk import from the command line: a file with a bad row changes nothing and names it.
+    printf 'code,name,group,parent\ncontract.a,导入街道,town,taishan\ncontract.b,导入社区,village,contract.a\n' >"$dir/units.csv"
+    local imported="SELECT count(*) FROM units WHERE code LIKE 'contract.%'"
+    if "$bin" import units "$dir/units.csv" >"$dir/import.log" 2>&1 || ! grep -q "row 3, group" "$dir/import.log" \
+        || [ "$(psql "$DATABASE_URL" -tAc "$imported")" != 0 ]; then
+        echo "hotline import: a bad row was not refused by name:"; cat "$dir/import.log"; status=1
+    fi
+    sed -i 's/,village,/,community,/' "$dir/units.csv"
+    "$bin" import units "$dir/units.csv" >>"$dir/import.log" 2>&1 && [ "$(psql "$DATABASE_URL" -tAc "$imported")" = 2 ] \
+        || { echo "hotline import: the file did not go in:"; cat "$dir/import.log"; status=1; }
     local port
     port="$(free_port)"
     "$bin" serve --port "$port" --metrics-port 0 --sweep-interval 0 --test-clock >"$dir/serve.log" 2>&1 &
     local server=$!
     for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/health/live" >/dev/null && break; sleep 0.2; done
-    local status=0
     # A sub-center's dispatcher from the command line reads its unit's inbox; a unit with no
     # units below it has no sub-center to dispatch for.
     local sub_token

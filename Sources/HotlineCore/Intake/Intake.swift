@@ -215,6 +215,11 @@ public enum Intake {
     /// The operator is told when the subject or description repeats the citizen's name or phone
     /// or holds an ID-card number: units will see them masked, but the operator may rather not
     /// write them down at all.
+    /// The same, for a form that shows them after the case is filed (the workbench's intake).
+    public static func textWarnings(_ input: NewCase) -> [IntakeWarning] {
+        warnings(input) ?? []
+    }
+
     static func warnings(_ input: NewCase) -> [IntakeWarning]? {
         warnings(subject: input.subject, description: input.description,
                  identity: CitizenIdentity(name: input.citizen.name, phone: input.citizen.phone))

@@ -15,8 +15,10 @@ struct CasePages {
     func register(on signed: RouterGroup<HotlineRequestContext>) {
         signed.get("cases/:number") { request, context in
             let number = try context.parameters.require("number")
-            let done = request.uri.queryParameters.get("done").flatMap { StepForms.named($0, StepChoices())?.title }
-            return try await casePage(number, context, notice: done.map { "已完成：\($0)" })
+            let done = request.uri.queryParameters.get("done")
+            let notice = done == "intake" ? "已受理" : done.flatMap { StepForms.named($0, StepChoices())?.title }.map { "已完成：\($0)" }
+            let warnings = (request.uri.queryParameters.get("warn") ?? "").split(separator: ",").compactMap(Self.warning)
+            return try await casePage(number, context, notice: notice, warnings: warnings)
         }
         signed.post("cases/:number/steps") { _, context in
             try await runStep(try context.parameters.require("number"), context)
@@ -60,6 +62,9 @@ struct CasePages {
         signed.post("appraisal/publish") { request, context in
             try await publish(request, context)
         }
+        signed.post("appraisal/weights") { request, context in
+            try await setWeights(request, context)
+        }
         signed.get("escalations") { request, context in
             try await escalationsPage(request, context)
         }
@@ -74,7 +79,7 @@ struct CasePages {
     /// with what was typed.
     func casePage(_ number: String, _ context: HotlineRequestContext, notice: String? = nil,
                   failed: (endpoint: String, form: WorkbenchForm, problem: Problem)? = nil,
-                  revealed: RevealedContact? = nil) async throws -> Response {
+                  revealed: RevealedContact? = nil, warnings: [String] = []) async throws -> Response {
         let signedIn = try context.signedInToWorkbench()
         let staff = signedIn.staff
         let now = services.clock.now()
@@ -143,6 +148,7 @@ struct CasePages {
         values["revealed"] = revealed.map { ["name": $0.name ?? "—", "phone": $0.phone ?? "—"] } ?? false
         values["hasForms"] = !forms.isEmpty
         if let notice { values["notice"] = notice }
+        if signedIn.staff.isCenter, !warnings.isEmpty { values["warnings"] = warnings }
         if failed != nil { values["problem"] = "未能完成，请看下面标出的表单。" }
         let status = failed.map { HTTPResponse.Status(code: $0.problem.status) } ?? .ok
         return pages.page("case", title: "\(view.number) \(view.subject)", values, for: signedIn, status: status)
@@ -210,6 +216,15 @@ struct CasePages {
         values["supplements"] = view.supplements.map { ["at": WorkbenchWords.time($0.at), "text": $0.text] }
         values["hasSupplements"] = !view.supplements.isEmpty
         return values
+    }
+
+    /// An intake warning (`field:code`) in words, or nil for one this page does not know.
+    static func warning(_ text: Substring) -> String? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let field = ["subject": "标题", "description": "诉求内容"][String(parts[0])],
+              let what = ["citizen_name_in_text": "市民的姓名", "citizen_phone_in_text": "市民的电话", "id_card_in_text": "身份证号"][String(parts[1])]
+        else { return nil }
+        return "\(field)中写有\(what)：承办单位看到的是遮盖后的，但这里本可不写。"
     }
 
     /// Whether a form the table allows has something to act on for this reader: a signature is
@@ -365,10 +380,11 @@ struct CasePages {
         let now = services.clock.now()
         let logger = context.logger
         let number: String
+        let input: NewCase
         do {
             let choices = try await intakeChoices(context)
             let body = try FormBody.json(Self.intakeFields(categories: choices.categories, regions: choices.regions), from: form)
-            let input = try JSONCoding.decoder.decode(NewCase.self, from: Data(body))
+            input = try JSONCoding.decoder.decode(NewCase.self, from: Data(body))
             let kept = services.configuration.idempotencyRetention
             number = try await services.database.transaction(logger: logger) { connection in
                 try await Self.once(form, path: "/workbench/intake", body: body, staff: signedIn.staff, at: now, keptFor: kept,
@@ -379,7 +395,10 @@ struct CasePages {
         } catch let error where Self.shownOnTheForm(error) {
             return try await intakePage(context, form: form, problem: ProblemMiddleware.problem(for: error, context: context))
         }
-        return Response(status: .seeOther, headers: [.location: "/workbench/cases/\(number)?done=intake"])
+        // What the operator may rather not have written (the citizen's name or phone in the text)
+        // goes with the redirect as codes: the case page says it in words.
+        let warned = Intake.textWarnings(input).map { "\($0.field):\($0.code)" }.joined(separator: ",")
+        return Response(status: .seeOther, headers: [.location: "/workbench/cases/\(number)?done=intake" + (warned.isEmpty ? "" : "&warn=\(warned)")])
     }
 
     /// The similar cases of what has been typed so far, as a piece of the intake page. Nothing
@@ -515,7 +534,7 @@ struct CasePages {
     /// A month's appraisal for managers and supervisors: the report (printable, CSV), the
     /// revisions published, and for a manager the form that publishes the next (DOMAIN §9).
     func appraisalPage(_ request: Request, _ context: HotlineRequestContext, problem: String?, notice: String?,
-                       period given: Period? = nil) async throws -> Response {
+                       period given: Period? = nil, weightsForm: WorkbenchForm? = nil, weightsProblem: Problem? = nil) async throws -> Response {
         let signedIn = try context.signedInToWorkbench()
         try signedIn.staff.require(.manager, .supervisor)
         let period = try given ?? Period.parse(request.uri.queryParameters.get("period") ?? WorkbenchPages.month(services.clock.now()))
@@ -529,8 +548,65 @@ struct CasePages {
         ]
         if let problem { values["problem"] = problem }
         if let notice { values["notice"] = notice }
+        if signedIn.staff.role == .manager {
+            let weights = try await services.database.read(logger: context.logger) {
+                try await Appraisal.weights(on: $0, logger: context.logger)
+            }
+            let current = weightsForm ?? WorkbenchForm(pairs: Self.pairs(weights))
+            let found = (weightsProblem?.errors ?? []).map { (field: $0.field, message: $0.message) }
+            values["weights"] = Self.weightFields.map { $0.render(current, problems: WorkbenchMessages.byField(found), prefix: "weights-") }
+            values["weightsProblem"] = weightsProblem.map { WorkbenchMessages.summary(detail: $0.detail, problems: found,
+                labels: Dictionary(Self.weightFields.map { ($0.name, $0.label) }, uniquingKeysWith: { a, _ in a })) } ?? false
+        }
+        let refused = problem != nil || weightsProblem != nil
         return pages.page("appraisal", title: "\(period) 考评", values, for: signedIn, current: "appraisal",
-                          status: problem == nil ? .ok : .unprocessableContent)
+                          status: refused ? .unprocessableContent : .ok)
+    }
+
+    /// The weights and the scheme (DOMAIN §9), as PUT /appraisal-weights takes them.
+    static let weightFields: [FormField] = [
+        FormField(name: "scheme", label: "考评方案", kind: .select([("default", "默认（及时签收、按时办结、解决、满意）"), ("three_rates", "三率（响应、解决、满意）")])),
+        FormField(name: "on_time_sign", label: "及时签收率权重", kind: .decimal),
+        FormField(name: "on_time_reply", label: "按时办结率权重", kind: .decimal),
+        FormField(name: "resolution", label: "解决率权重", kind: .decimal),
+        FormField(name: "satisfaction", label: "满意率权重", kind: .decimal),
+        FormField(name: "unreasonable_return", label: "不合理退单每件扣分", kind: .decimal),
+        FormField(name: "escalation", label: "升级督办每件扣分", kind: .decimal),
+        FormField(name: "three_rates.response", label: "三率：响应率权重", kind: .decimal),
+        FormField(name: "three_rates.resolution", label: "三率：解决率权重", kind: .decimal),
+        FormField(name: "three_rates.satisfaction", label: "三率：满意率权重", kind: .decimal),
+    ]
+
+    static func pairs(_ weights: AppraisalWeights) -> [(String, String)] {
+        func text(_ value: Double) -> String { value == value.rounded() ? String(Int(value)) : String(value) }
+        var pairs: [(String, String)] = [
+            ("scheme", weights.schemeInForce.rawValue), ("on_time_sign", text(weights.onTimeSign)), ("on_time_reply", text(weights.onTimeReply)),
+            ("resolution", text(weights.resolution)), ("satisfaction", text(weights.satisfaction)),
+            ("unreasonable_return", text(weights.unreasonableReturn)), ("escalation", text(weights.escalation)),
+        ]
+        if let three = weights.threeRates {
+            pairs += [("three_rates.response", text(three.response)), ("three_rates.resolution", text(three.resolution)),
+                      ("three_rates.satisfaction", text(three.satisfaction))]
+        }
+        return pairs
+    }
+
+    func setWeights(_ request: Request, _ context: HotlineRequestContext) async throws -> Response {
+        let signedIn = try context.signedInToWorkbench()
+        try signedIn.staff.require(.manager)
+        guard let form = context.form else { throw HotlineError.validation(field: "form", "没有表单") }
+        let now = services.clock.now()
+        do {
+            let body = try FormBody.json(Self.weightFields, from: form)
+            let weights = try JSONCoding.decoder.decode(AppraisalWeights.self, from: Data(body))
+            _ = try await services.database.transaction(logger: context.logger) {
+                try await Appraisal.setWeights(weights, by: signedIn.staff, at: now, on: $0, logger: context.logger)
+            }
+        } catch let error where Self.shownOnTheForm(error) {
+            return try await appraisalPage(request, context, problem: nil, notice: nil,
+                                           weightsForm: form, weightsProblem: ProblemMiddleware.problem(for: error, context: context))
+        }
+        return try await appraisalPage(request, context, problem: nil, notice: "已保存考评方案与权重")
     }
 
     func publish(_ request: Request, _ context: HotlineRequestContext) async throws -> Response {

@@ -20,6 +20,10 @@ struct FormField: Sendable {
         case idSelect([(String, String)])
         /// Whole numbers separated by commas or spaces, sent as a list (article ids).
         case integers
+        /// Words separated by commas, sent as a list of strings (keywords).
+        case words
+        /// A number that may have decimals (a weight), sent as a number.
+        case decimal
     }
 
     let name: String
@@ -39,8 +43,8 @@ struct FormField: Sendable {
         let typed = form?[name]
         switch kind {
         case .text: values["isText"] = true; values["value"] = typed ?? ""
-        case .number: values["isNumber"] = true; values["value"] = typed ?? ""
-        case .integers: values["isText"] = true; values["value"] = typed ?? ""
+        case .number, .decimal: values["isNumber"] = true; values["value"] = typed ?? ""
+        case .integers, .words: values["isText"] = true; values["value"] = typed ?? ""
         case .textarea: values["isTextarea"] = true; values["value"] = typed ?? ""
         case .checkbox: values["isCheckbox"] = true; if form?[name] == "true" { values["checked"] = true }
         case .select(let options), .yesNo(let options), .idSelect(let options):
@@ -86,6 +90,15 @@ enum FormBody {
                     guard let whole = Int(text) else { checker.fail(field.name, "请填写整数"); continue }
                     value = whole
                 } else { value = nil }
+            case .decimal:
+                if let text = form.text(field.name) {
+                    guard let number = Double(text), number.isFinite else { checker.fail(field.name, "请填写数字"); continue }
+                    value = number
+                } else { value = nil }
+            case .words:
+                let words = (form[field.name] ?? "").split { ",，、;；".contains($0) }
+                    .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                value = words.isEmpty ? nil : words
             case .integers:
                 let parts = (form[field.name] ?? "").split { ",， ".contains($0) }
                 let numbers = parts.compactMap { Int64($0) }

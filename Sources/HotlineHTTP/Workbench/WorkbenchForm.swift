@@ -22,6 +22,10 @@ struct WorkbenchForm: Sendable {
         values.filter { $0.name == name }.map(\.value)
     }
 
+    init(pairs: [(String, String)]) {
+        values = pairs.map { (name: $0.0, value: $0.1) }
+    }
+
     init(_ body: String) {
         values = body.split(separator: "&", omittingEmptySubsequences: true).map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

@@ -34,6 +34,7 @@ enum WorkbenchMessages {
         if let match = message.wholeMatch(of: /must be at least (\d+) characters/) { return "至少 \(match.1) 个字符" }
         if let match = message.wholeMatch(of: /must be between (-?\d+) and (-?\d+)/) { return "须在 \(match.1) 至 \(match.2) 之间" }
         if message.hasPrefix("must be one of") { return "请从选项中选择" }
+        if message.hasSuffix("add up to 100") { return "各项权重合计须为 100" }
         if let match = message.wholeMatch(of: /must not hold a word of more than (\d+) letters or digits without a break/) {
             return "不能有超过 \(match.1) 个字母或数字连写（请断开）"
         }

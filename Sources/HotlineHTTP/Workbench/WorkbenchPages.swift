@@ -90,6 +90,9 @@ enum WorkbenchMenu {
             links.append(Link(id: "visits", href: "/workbench/visits", label: "待回访", about: "已答复、等待回访的案件"))
         case .dispatcher, .handler:
             links.append(Link(id: "inbox", href: "/workbench/inbox", label: "待办", about: "本单位待签收、待办理、待审核的案件"))
+            if staff.role == .handler {
+                links.append(Link(id: "knowledge", href: "/workbench/knowledge", label: "知识库", about: "本单位的知识条目：撰写、发布、撤下；待更新的条目"))
+            }
         case .manager, .supervisor:
             links.append(Link(id: "appraisal", href: "/workbench/appraisal?period=\(month)", label: "考评",
                               about: "本月各单位考评：打印版、CSV、已发布的版本与发布"))

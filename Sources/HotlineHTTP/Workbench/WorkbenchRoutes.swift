@@ -32,6 +32,7 @@ struct WorkbenchRoutes {
             try home(context)
         }
         CasePages(services: services, pages: pages).register(on: signed)
+        KnowledgePages(services: services, pages: pages).register(on: signed)
         // The printable reports, as the API serves them, styled inline: their own policy allows
         // inline style and nothing else.
         let reports = AppraisalRoutes(services: services)

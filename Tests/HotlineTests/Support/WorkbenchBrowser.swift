@@ -55,7 +55,19 @@ final class WorkbenchBrowser: @unchecked Sendable {
 
     /// The value of the hidden field `csrf` of the page.
     static func csrf(_ page: TestResponse) -> String? {
-        page.text.firstMatch(of: /name="csrf" value="([^"]+)"/).map { String($0.1) }
+        hidden("csrf", in: page)
+    }
+
+    /// The value of a hidden field of the page (the first of that name).
+    static func hidden(_ name: String, in page: TestResponse) -> String? {
+        let marker = "name=\"\(name)\" value=\""
+        guard let start = page.text.range(of: marker) else { return nil }
+        return String(page.text[start.upperBound...].prefix { $0 != "\"" })
+    }
+
+    /// The case number a redirect leads to (`/workbench/cases/NUMBER?…`).
+    static func caseNumber(_ location: String?) -> String? {
+        location?.firstMatch(of: /cases\/([0-9]{14})/).map { String($0.1) }
     }
 
     /// Signs in through the form, as a person does.
