@@ -23,6 +23,19 @@ import Testing
         }
     }
 
+    /// The lifecycle table lets the center (and an exchange client) file a case; a sub-center's
+    /// dispatcher, a dispatcher by role, does not: it works its unit's cases only.
+    @Test func aSubCentersDispatcherCannotFileACase() async throws {
+        try await withHotline { hotline in
+            let cases = try await hotline.count("cases")
+            let refused = try await hotline.request(.post, "/api/v1/cases", as: "dispatcher:taishan", body: CaseBodies.complaint())
+            #expect(refused.status == .forbidden, "\(refused.status) \(refused.text)")
+            #expect(try await hotline.count("cases") == cases)
+            let center = try await hotline.request(.post, "/api/v1/cases", as: "dispatcher", body: CaseBodies.complaint())
+            #expect(center.status == .created)
+        }
+    }
+
     /// POST answers with the case built from what it stored, without reading it back: it must
     /// be what GET answers (less the similar cases only intake lists), for every kind of citizen and
     /// both intake roles.

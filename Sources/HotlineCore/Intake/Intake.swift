@@ -22,6 +22,11 @@ public enum Intake {
         _ input: NewCase, body: [UInt8] = [], by staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> Accepted {
         try StepRunner.authorise([.accept], staff)
+        // The table's actors are the center and exchange clients: a sub-center's dispatcher is a
+        // dispatcher by role but works its unit's cases only.
+        if staff.isUnitDispatcher {
+            throw HotlineError.forbidden("a unit's dispatcher does not file cases: the hotline center does")
+        }
         let valid = try validate(input, by: staff)
         var fingerprint: [UInt8] = []
         if let source = valid.source {

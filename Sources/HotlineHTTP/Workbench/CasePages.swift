@@ -92,7 +92,7 @@ struct CasePages {
             var choices = StepChoices()
             choices.units = units.filter(\.active).map { ($0.code, $0.name) }
             if let unit = staff.unit { choices.below = units.filter { $0.parent == unit && $0.active }.map { ($0.code, $0.name) } }
-            let names = Dictionary(units.map { ($0.code, $0.name) }, uniquingKeysWith: { a, _ in a })
+            let names = Self.names(units)
             choices.assignments = view.assignments.filter { ["dispatched", "signed", "returned"].contains($0.status) }.map {
                 ("\($0.id)", (names[$0.unit] ?? $0.unit) + "（" + WorkbenchWords.word(WorkbenchWords.role, $0.role) + "）")
             }
@@ -101,7 +101,7 @@ struct CasePages {
                                                                    on: connection, logger: logger)
             }
             let category = try? await Categories.get(view.category, on: connection, logger: logger).name
-            return (view, timeline, steps, choices, Dictionary(units.map { ($0.code, $0.name) }, uniquingKeysWith: { a, _ in a }), category)
+            return (view, timeline, steps, choices, names, category)
         }
         let (view, timeline, steps, choices, names, categoryName) = read
         let unitName = { (code: String?) -> String in code.map { names[$0] ?? $0 } ?? "" }
@@ -458,14 +458,9 @@ struct CasePages {
         let logger = context.logger
         let now = services.clock.now()
         let rows = try await services.database.read(logger: logger) { connection in
-            var filter = CaseFilter()
-            filter.status = .accepted
-            filter.limit = 200
-            filter.now = now
-            let cases = try await CaseQueries.list(filter, for: staff, on: connection, logger: logger).items
-            let names = Dictionary(try await Self.units(on: connection, logger: logger).map { ($0.code, $0.name) }, uniquingKeysWith: { a, _ in a })
+            let (cases, names) = try await Self.waiting(in: .accepted, for: staff, at: now, on: connection, logger: logger)
             var rows: [[String: String]] = []
-            for summary in cases.sorted(by: { $0.acceptedAt < $1.acceptedAt }) {
+            for summary in cases {
                 let suggestion = try await Dispatch.suggestion(category: summary.category, region: summary.region, on: connection, logger: logger)
                 var row = Self.summaryRow(summary, names: names)
                 row["suggestion"] = suggestion.map { names[$0.lead] ?? $0.lead } ?? "—"
@@ -508,7 +503,7 @@ struct CasePages {
         let logger = context.logger
         let now = services.clock.now()
         let rows = try await services.reports.read(logger: logger) { connection in
-            let names = Dictionary(try await Self.units(on: connection, logger: logger).map { ($0.code, $0.name) }, uniquingKeysWith: { a, _ in a })
+            let names = Self.names(try await Self.units(on: connection, logger: logger))
             var rows = [["编号", "标题", "类型", "紧急程度", "分类", "区域", "状态", "受理时间", "办结时间"]]
             var filter = CaseFilter()
             filter.limit = 500
@@ -666,15 +661,26 @@ struct CasePages {
         let logger = context.logger
         let now = services.clock.now()
         let rows = try await services.database.read(logger: logger) { connection in
-            var filter = CaseFilter()
-            filter.status = .replied
-            filter.limit = 200
-            filter.now = now
-            let cases = try await CaseQueries.list(filter, for: staff, on: connection, logger: logger).items
-            let names = Dictionary(try await Self.units(on: connection, logger: logger).map { ($0.code, $0.name) }, uniquingKeysWith: { a, _ in a })
-            return cases.sorted { $0.acceptedAt < $1.acceptedAt }.map { Self.summaryRow($0, names: names) }
+            let (cases, names) = try await Self.waiting(in: .replied, for: staff, at: now, on: connection, logger: logger)
+            return cases.map { Self.summaryRow($0, names: names) }
         }
         return pages.page("visits", title: "待回访", ["cases": rows, "empty": rows.isEmpty], for: signedIn, current: "visits")
+    }
+
+    /// The cases in a state a queue works through, oldest first (at most 200), and the units' names.
+    static func waiting(
+        in status: CaseStatus, for staff: Staff, at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> ([CaseSummary], [String: String]) {
+        var filter = CaseFilter()
+        filter.status = status
+        filter.limit = 200
+        filter.now = now
+        let cases = try await CaseQueries.list(filter, for: staff, on: connection, logger: logger).items
+        return (cases.sorted { $0.acceptedAt < $1.acceptedAt }, names(try await units(on: connection, logger: logger)))
+    }
+
+    static func names(_ units: [HotlineCore.Unit]) -> [String: String] {
+        Dictionary(units.map { ($0.code, $0.name) }, uniquingKeysWith: { first, _ in first })
     }
 
     static func summaryRow(_ summary: CaseSummary, names: [String: String]) -> [String: String] {
